@@ -1,0 +1,109 @@
+import { chmod, mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { parse, stringify } from 'smol-toml';
+import { describe, usageError } from '../errors.ts';
+import { validateProfile, type Profile, type ProfileTable } from './profile.ts';
+
+/** config.toml as stored: `default_profile` and one table per profile. */
+export interface ConfigFile {
+  default_profile?: string;
+  profiles: Record<string, ProfileTable>;
+}
+
+const PROFILE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
+export function checkProfileName(name: string): string {
+  if (!PROFILE_NAME.test(name)) {
+    throw usageError(
+      'profile.name-invalid',
+      `"${name}" is not a valid profile name.`,
+      'Use letters, digits, ".", "_" or "-" (at most 64 characters), starting with a letter or digit.',
+    );
+  }
+  return name;
+}
+
+/** Reads config.toml; a missing file is an empty config. */
+export async function readConfigFile(path: string): Promise<ConfigFile> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { profiles: {} };
+    throw usageError('config.unreadable', `Cannot read the config file ${path}: ${describe(error)}.`, 'Check the file and its permissions.', error);
+  }
+  let data: Record<string, unknown>;
+  try {
+    data = parse(text);
+  } catch (error) {
+    const firstLine = describe(error).split('\n')[0];
+    throw usageError('config.syntax', `The config file ${path} is not valid TOML: ${firstLine}`, 'Fix the syntax, or move the file away and run `tng init`.', error);
+  }
+  for (const key of Object.keys(data)) {
+    if (key !== 'default_profile' && key !== 'profiles') {
+      throw usageError('config.invalid', `Invalid config: unknown top-level key "${key}" in ${path}.`, 'Only default_profile and [profiles.NAME] tables belong at the top level.');
+    }
+  }
+  const profiles = data.profiles ?? {};
+  if (typeof profiles !== 'object' || Array.isArray(profiles)) {
+    throw usageError('config.invalid', `Invalid config: "profiles" in ${path} must be a table.`, 'Write each profile as a [profiles.NAME] table.');
+  }
+  const defaultProfile = data.default_profile;
+  if (defaultProfile !== undefined && typeof defaultProfile !== 'string') {
+    throw usageError('config.invalid', 'Invalid config: default_profile must be a string.', 'Set default_profile = "NAME".');
+  }
+  return { default_profile: defaultProfile, profiles: profiles as Record<string, ProfileTable> };
+}
+
+/** Writes config.toml atomically: directory 0700, file 0600, rename over the old file. */
+export async function writeConfigFile(path: string, config: ConfigFile): Promise<void> {
+  const dir = dirname(path);
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const body: Record<string, unknown> = {};
+  if (config.default_profile !== undefined) body.default_profile = config.default_profile;
+  body.profiles = config.profiles;
+  const text = `# tng configuration: public values only, never a secret.\n${stringify(body)}\n`;
+  const temp = `${path}.${process.pid}.tmp`;
+  const handle = await open(temp, 'w', 0o600);
+  try {
+    await handle.writeFile(text, 'utf8');
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  try {
+    await chmod(temp, 0o600);
+    await rename(temp, path);
+  } catch (error) {
+    await unlink(temp).catch(() => undefined);
+    throw error;
+  }
+}
+
+/** Which profile a command uses: --profile, else TNG_PROFILE, else default_profile, else the only one. */
+export function selectProfileName(config: ConfigFile, flag: string | undefined, env: NodeJS.ProcessEnv): string {
+  const chosen = flag ?? (env.TNG_PROFILE || undefined) ?? config.default_profile;
+  if (chosen !== undefined) return checkProfileName(chosen);
+  const names = Object.keys(config.profiles);
+  if (names.length === 1) return names[0] as string;
+  if (names.length === 0) {
+    throw usageError('config.missing', 'No profile is configured.', 'Run `tng init --issuer URL --client-id ID --vault-addr URL --vault-role ROLE` first.');
+  }
+  throw usageError('profile.ambiguous', `Several profiles exist (${names.join(', ')}) and none is the default.`, 'Pass --profile NAME, set TNG_PROFILE, or set default_profile in the config.');
+}
+
+/** Loads and validates the profile a command runs with. */
+export async function loadProfile(path: string, flag: string | undefined, env: NodeJS.ProcessEnv): Promise<Profile> {
+  const config = await readConfigFile(path);
+  const name = selectProfileName(config, flag, env);
+  const table = config.profiles[name];
+  if (table === undefined) {
+    const known = Object.keys(config.profiles);
+    throw usageError(
+      'profile.unknown',
+      `Unknown profile "${name}"${known.length > 0 ? ` (known: ${known.join(', ')})` : ''}.`,
+      `Run \`tng init --profile ${name} ...\` to create it, or pick another with --profile.`,
+    );
+  }
+  return validateProfile(name, table);
+}

@@ -1,0 +1,69 @@
+/**
+ * tng's one error type. Every failure a user can meet is a TngError with a stable `code`, a one-line
+ * `message` (what failed) and a one-line `hint` (what to do); the exit code follows from the kind.
+ * Lower layers throw these (or translate foreign errors into them, keeping the original as `cause`);
+ * only src/main.ts prints them and turns them into an exit status.
+ */
+
+export const ExitCode = {
+  ok: 0,
+  internal: 1,
+  usage: 2,
+  noSession: 3,
+  denied: 4,
+  authenticator: 5,
+  unavailable: 6,
+  keychain: 7,
+  verification: 8,
+  interrupted: 130,
+} as const;
+
+export type ErrorKind = Exclude<keyof typeof ExitCode, 'ok'>;
+
+export interface TngErrorOptions {
+  hint: string;
+  cause?: unknown;
+}
+
+export class TngError extends Error {
+  override readonly name = 'TngError';
+  readonly hint: string;
+
+  constructor(
+    readonly kind: ErrorKind,
+    /** Stable machine-readable identifier, e.g. `vault.sealed`. */
+    readonly code: string,
+    message: string,
+    options: TngErrorOptions,
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.hint = options.hint;
+  }
+
+  get exitCode(): number {
+    return ExitCode[this.kind];
+  }
+}
+
+export function isTngError(error: unknown, kind?: ErrorKind): error is TngError {
+  return error instanceof TngError && (kind === undefined || error.kind === kind);
+}
+
+/** A usage or configuration error (exit 2). */
+export function usageError(code: string, message: string, hint: string, cause?: unknown): TngError {
+  return new TngError('usage', code, message, { hint, cause });
+}
+
+/** No session, and none can be made without a person (exit 3). */
+export function noSessionError(message: string, cause?: unknown): TngError {
+  return new TngError('noSession', 'session.missing', message, {
+    hint: 'Run `tng login` (with the same --profile) to start a session.',
+    cause,
+  });
+}
+
+/** The message of any thrown value, for errors that wrap a foreign one. */
+export function describe(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return String(error);
+}

@@ -1,0 +1,31 @@
+import { isIP } from 'node:net';
+import { usageError } from '../errors.ts';
+
+/** Loopback hosts: 127.0.0.0/8, ::1 and localhost. */
+export function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  if (host === 'localhost' || host.endsWith('.localhost')) return true;
+  if (isIP(host) === 4) return host.startsWith('127.');
+  if (isIP(host) === 6) return host === '::1' || host === '0:0:0:0:0:0:0:1';
+  return false;
+}
+
+/**
+ * The issuer and Vault must be https://, except on loopback hosts where http:// is accepted.
+ * Returns the parsed URL or throws a usage error naming the config key.
+ */
+export function requireSecureUrl(value: string, key: string): URL {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch (cause) {
+    throw usageError('config.url-invalid', `${key} "${value}" is not a URL.`, `Set ${key} to an https:// URL.`, cause);
+  }
+  if (url.protocol === 'https:') return url;
+  if (url.protocol === 'http:' && isLoopbackHost(url.hostname)) return url;
+  throw usageError(
+    'config.url-insecure',
+    `${key} must use https:// (http:// is accepted only on loopback hosts), got "${value}".`,
+    `Set ${key} to an https:// URL.`,
+  );
+}

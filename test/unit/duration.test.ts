@@ -1,0 +1,15 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { parseDuration } from '../../src/duration.ts';
+
+describe('parseDuration', () => {
+  it('reads seconds and Go-style durations', () => {
+    assert.equal(parseDuration('900'), 900);
+    assert.equal(parseDuration('15m'), 900);
+    assert.equal(parseDuration('1h30m'), 5400);
+    assert.equal(parseDuration('2d'), 172800);
+  });
+  it('rejects anything else', () => {
+    for (const bad of ['', '15 minutes', 'm15', '1.5h', '-5m', '15m junk']) assert.throws(() => parseDuration(bad), /Invalid duration/, bad);
+  });
+});
