@@ -1,0 +1,111 @@
+// Control endpoints under /__sandbox/ on the sandbox's own port, for tests and demos that drive the
+// sandbox from another process. JSON in, JSON out. They are not Vault API: they are neither logged in
+// requests() nor subject to faults, sealing or standby.
+//
+//   POST /__sandbox/seal                      → {"sealed":true}
+//   POST /__sandbox/unseal                    → {"sealed":false}
+//   POST /__sandbox/standby {"standby":bool}  → {"standby":bool}
+//   POST /__sandbox/fault {rule}              → {"faults":"added"}
+//   POST /__sandbox/faults/clear              → {"faults":"cleared"}
+//   GET  /__sandbox/requests                  → [{"method","path","status","namespace"?}, ...]
+//   POST /__sandbox/jwt/role {"name","role","mount"?} → {"role":name,"mount":mount}
+//   POST /__sandbox/revoke-accessor {"accessor"} → {"revoked":true}   (404 when unknown)
+//   GET  /__sandbox/tokens                    → [{"accessor","policies","revoked","expiresAt","displayName"}, ...]
+//
+// Errors: {"error":"message"} with 400 (bad input), 404 (unknown endpoint) or 405 (wrong method).
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { FaultRule, SandboxCore } from './core.ts';
+import type { JwtRole } from './backends/jwt.ts';
+import { readBody, sendJson } from './wire.ts';
+
+type ControlHandler = (core: SandboxCore, body: Record<string, unknown>) => [number, unknown];
+
+const ENDPOINTS: Record<string, { method: 'GET' | 'POST'; handle: ControlHandler }> = {
+  seal: {
+    method: 'POST',
+    handle: (core) => {
+      core.node.sealed = true;
+      return [200, { sealed: true }];
+    },
+  },
+  unseal: {
+    method: 'POST',
+    handle: (core) => {
+      core.node.sealed = false;
+      return [200, { sealed: false }];
+    },
+  },
+  standby: {
+    method: 'POST',
+    handle: (core, body) => {
+      if (typeof body.standby !== 'boolean') return [400, { error: '"standby" must be a boolean' }];
+      core.node.standby = body.standby;
+      return [200, { standby: body.standby }];
+    },
+  },
+  fault: {
+    method: 'POST',
+    handle: (core, body) => {
+      core.addFault(body as unknown as FaultRule);
+      return [200, { faults: 'added' }];
+    },
+  },
+  'faults/clear': {
+    method: 'POST',
+    handle: (core) => {
+      core.clearFaults();
+      return [200, { faults: 'cleared' }];
+    },
+  },
+  requests: { method: 'GET', handle: (core) => [200, core.requests()] },
+  'jwt/role': {
+    method: 'POST',
+    handle: (core, body) => {
+      if (typeof body.name !== 'string') return [400, { error: '"name" must be a string' }];
+      const mount = typeof body.mount === 'string' ? body.mount : 'jwt';
+      core.setJwtRole(body.name, body.role as JwtRole, mount);
+      return [200, { role: body.name.toLowerCase(), mount }];
+    },
+  },
+  'revoke-accessor': {
+    method: 'POST',
+    handle: (core, body) => {
+      if (typeof body.accessor !== 'string') return [400, { error: '"accessor" must be a string' }];
+      if (!core.revokeAccessor(body.accessor)) return [404, { error: `no token has accessor "${body.accessor}"` }];
+      return [200, { revoked: true }];
+    },
+  },
+  tokens: { method: 'GET', handle: (core) => [200, core.tokenViews()] },
+};
+
+export async function handleControl(core: SandboxCore, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+  const name = url.pathname.slice('/__sandbox/'.length).replace(/\/+$/, '');
+  const endpoint = ENDPOINTS[name];
+  if (!endpoint) {
+    sendJson(res, 404, { error: `unknown sandbox endpoint "${url.pathname}"` });
+    return;
+  }
+  if ((req.method ?? 'GET').toUpperCase() !== endpoint.method) {
+    res.setHeader('Allow', endpoint.method);
+    sendJson(res, 405, { error: `use ${endpoint.method} for ${url.pathname}` });
+    return;
+  }
+  const text = (await readBody(req)).toString('utf8').trim();
+  let body: Record<string, unknown> = {};
+  if (text !== '') {
+    try {
+      const parsed = JSON.parse(text) as unknown;
+      if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('expected a JSON object');
+      body = parsed as Record<string, unknown>;
+    } catch (err) {
+      sendJson(res, 400, { error: `invalid JSON body: ${(err as Error).message}` });
+      return;
+    }
+  }
+  try {
+    const [status, out] = endpoint.handle(core, body);
+    sendJson(res, status, out);
+  } catch (err) {
+    sendJson(res, 400, { error: (err as Error).message });
+  }
+}

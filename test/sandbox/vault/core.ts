@@ -1,0 +1,149 @@
+// The sandbox's state: the mount table with its backends, the token store, the node's seal/standby
+// state, injected faults and the log of requests seen. The HTTP layer (server.ts) drives it.
+import { uuid } from './ids.ts';
+import { Router } from './router.ts';
+import { JwtBackend } from './backends/jwt.ts';
+import type { JwtMountConfig, JwtRole } from './backends/jwt.ts';
+import { SysBackend } from './backends/sys.ts';
+import type { NodeState } from './backends/sys.ts';
+import { TokenBackend } from './backends/token.ts';
+import { TokenStore } from './tokens.ts';
+
+export interface FaultRule {
+  /** Path prefix after /v1/ (namespace-relative or as sent), e.g. "auth/jwt/login". */
+  path: string;
+  /** Only requests with this HTTP method (case-insensitive); any method when absent. */
+  method?: string;
+  /** Answer with this status; without it the fault only delays. */
+  status?: number;
+  /** How many requests the rule affects; unlimited when absent. */
+  times?: number;
+  /** Wait this long before answering (or before normal handling when there is no status). */
+  delayMs?: number;
+  /** Body to send with `status`, as JSON; default `{"errors":["sandbox fault: HTTP <status>"]}`. */
+  body?: unknown;
+}
+
+export interface RequestRecord {
+  method: string;
+  path: string;
+  status: number;
+  namespace?: string;
+}
+
+export interface TokenView {
+  accessor: string;
+  policies: string[];
+  revoked: boolean;
+  expiresAt: number;
+  displayName: string;
+}
+
+interface ActiveFault extends FaultRule {
+  remaining: number;
+}
+
+/** Strips slashes and a leading "v1/" so "/v1/auth/jwt/login" and "auth/jwt/login" mean the same. */
+export function normalizeApiPath(path: string): string {
+  return path.replace(/^\/+/, '').replace(/^v1\//, '').replace(/\/+$/, '');
+}
+
+export function normalizeNamespace(ns: string | undefined): string {
+  return (ns ?? '').split('/').filter((s) => s !== '').join('/');
+}
+
+export class SandboxCore {
+  readonly router = new Router();
+  readonly tokens = new TokenStore();
+  readonly node: NodeState = {
+    initialized: true,
+    sealed: false,
+    standby: false,
+    performanceStandby: false,
+    // Namespaces are an Enterprise feature, so the sandbox presents itself as Enterprise.
+    version: '1.18.3+ent',
+    clusterName: 'vault-cluster-sandbox',
+    clusterId: uuid(),
+    enterprise: true,
+  };
+  private readonly jwtMounts = new Map<string, JwtBackend>();
+  private faults: ActiveFault[] = [];
+  private readonly log: RequestRecord[] = [];
+
+  constructor(private readonly defaultJwtConfig: JwtMountConfig = {}) {
+    this.router.mount('sys', new SysBackend(this.node));
+    this.router.mount('auth/token', new TokenBackend(this.tokens));
+  }
+
+  /** Mounts a JWT auth method at auth/<name>/ (default config: the one given to the sandbox). */
+  addJwtMount(name: string, config: JwtMountConfig = this.defaultJwtConfig): JwtBackend {
+    const key = normalizeApiPath(name);
+    if (key === '' || key === 'token') throw new Error(`invalid JWT mount name "${name}"`);
+    const existing = this.jwtMounts.get(key);
+    if (existing) return existing;
+    const backend = new JwtBackend(key, config, this.tokens);
+    this.router.mount(`auth/${key}`, backend);
+    this.jwtMounts.set(key, backend);
+    return backend;
+  }
+
+  /** Creates or replaces a role; an unknown mount is created with the sandbox's JWT config. */
+  setJwtRole(name: string, role: JwtRole, mount = 'jwt'): void {
+    this.addJwtMount(mount).setRole(name, role);
+  }
+
+  addFault(rule: FaultRule): void {
+    if (!rule || typeof rule.path !== 'string') throw new Error('fault rule needs a "path"');
+    if (rule.status !== undefined && (!Number.isInteger(rule.status) || rule.status < 200 || rule.status > 999)) {
+      throw new Error('fault "status" must be an integer from 200 to 999');
+    }
+    if (rule.times !== undefined && (!Number.isInteger(rule.times) || rule.times < 1)) throw new Error('fault "times" must be a positive integer');
+    if (rule.delayMs !== undefined && !(typeof rule.delayMs === 'number' && rule.delayMs >= 0)) throw new Error('fault "delayMs" must be a number ≥ 0');
+    this.faults.push({ ...rule, path: normalizeApiPath(rule.path), remaining: rule.times ?? Number.POSITIVE_INFINITY });
+  }
+
+  clearFaults(): void {
+    this.faults = [];
+  }
+
+  /** The first rule matching the request, used up by one (removed when exhausted). */
+  takeFault(method: string, paths: string[]): FaultRule | undefined {
+    const index = this.faults.findIndex(
+      (f) => (f.method === undefined || f.method.toUpperCase() === method.toUpperCase()) && paths.some((p) => p.startsWith(f.path)),
+    );
+    if (index < 0) return undefined;
+    const fault = this.faults[index] as ActiveFault;
+    fault.remaining -= 1;
+    if (fault.remaining <= 0) this.faults.splice(index, 1);
+    return fault;
+  }
+
+  record(entry: RequestRecord): RequestRecord {
+    this.log.push(entry);
+    return entry;
+  }
+
+  requests(): RequestRecord[] {
+    return this.log.map((r) => ({ ...r }));
+  }
+
+  count(method: string, path: string): number {
+    const m = method.toUpperCase();
+    const p = normalizeApiPath(path);
+    return this.log.filter((r) => r.method === m && r.path === p).length;
+  }
+
+  tokenViews(): TokenView[] {
+    return this.tokens.all().map((t) => ({
+      accessor: t.accessor,
+      policies: [...t.policies],
+      revoked: t.revoked,
+      expiresAt: t.expiresAt,
+      displayName: t.displayName,
+    }));
+  }
+
+  revokeAccessor(accessor: string): boolean {
+    return this.tokens.revokeAccessor(accessor);
+  }
+}
