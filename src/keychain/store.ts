@@ -1,0 +1,23 @@
+/**
+ * A secret store: string values under string keys. Implementations: the OS keychain (service `tng`)
+ * and, later, a file wrapped by the hardware key. Failures are TngErrors of kind `keychain` (exit 7).
+ */
+export interface SecretStore {
+  /** The value, or undefined when no item exists. */
+  get(key: string): Promise<string | undefined>;
+  /** Writes the value and reads it back; throws when the read-back differs. */
+  set(key: string, value: string): Promise<void>;
+  /** Removes the item; true when something was removed. Removing a missing item is not an error. */
+  delete(key: string): Promise<boolean>;
+}
+
+/** The keychain service name every tng item is stored under. */
+export const SERVICE = 'tng';
+
+/** Kinds of item tng keeps per profile. */
+export type ItemKind = 'session' | 'refresh-token' | 'client-secret';
+
+/** The structured item name for one profile's item of one kind, e.g. `profile:work:session`. */
+export function itemKey(profile: string, kind: ItemKind): string {
+  return `profile:${profile}:${kind}`;
+}
