@@ -1,0 +1,220 @@
+import nodeVault from 'node-vault';
+import { TngError, noSessionError, usageError } from '../errors.ts';
+import { networkError, type Fetch } from '../net/http.ts';
+
+/** The `auth` block of a Vault login or renew response. */
+export interface VaultAuth {
+  client_token: string;
+  accessor: string;
+  policies: string[] | null;
+  token_policies?: string[] | null;
+  metadata: Record<string, string> | null;
+  lease_duration: number;
+  renewable: boolean;
+  entity_id: string;
+  token_type?: string;
+}
+
+/** `data` of auth/token/lookup-self. */
+export interface TokenLookup {
+  accessor: string;
+  display_name: string;
+  entity_id: string;
+  expire_time: string | null;
+  policies: string[] | null;
+  renewable: boolean;
+  ttl: number;
+  meta?: Record<string, string> | null;
+  path?: string;
+}
+
+export interface VaultHealth {
+  status: number;
+  initialized?: boolean;
+  sealed?: boolean;
+  standby?: boolean;
+  version?: string;
+  server_time_utc?: number;
+  date?: string;
+}
+
+export interface VaultClientOptions {
+  addr: string;
+  namespace?: string;
+  fetch: Fetch;
+}
+
+/** Who is calling, so failures map to the contract's exit codes. */
+type Purpose = 'login' | 'session' | 'other';
+
+interface TransportRequest {
+  method: string;
+  uri: string;
+  headers?: Record<string, string>;
+  json?: unknown;
+}
+
+interface TransportResponse {
+  statusCode: number;
+  body: unknown;
+  request: { path: string };
+}
+
+function firstError(body: unknown): string | undefined {
+  const errors = (body as { errors?: unknown } | undefined)?.errors;
+  return Array.isArray(errors) && typeof errors[0] === 'string' ? errors[0] : undefined;
+}
+
+export class VaultClient {
+  private readonly vault: ReturnType<typeof nodeVault>;
+
+  constructor(private readonly options: VaultClientOptions) {
+    const transport = (request: TransportRequest) => this.send(request);
+    this.vault = nodeVault({
+      endpoint: options.addr,
+      apiVersion: 'v1',
+      // node-vault's own axios transport honours VAULT_SKIP_VERIFY and proxies by its own rules; tng's
+      // single fetch stack (trust store that never skips verification, timeouts) carries its requests instead.
+      'request-promise': { defaults: () => transport },
+    });
+    // node-vault falls back to VAULT_TOKEN / VAULT_NAMESPACE / VAULT_PREFIX from the environment;
+    // tng passes tokens per call and uses only the profile's namespace.
+    this.vault.token = undefined as unknown as string;
+    (this.vault as unknown as { namespace?: string }).namespace = options.namespace;
+    (this.vault as unknown as { pathPrefix: string }).pathPrefix = '';
+  }
+
+  get addr(): string {
+    return this.options.addr;
+  }
+
+  private async send(request: TransportRequest): Promise<TransportResponse> {
+    const headers: Record<string, string> = { 'X-Vault-Request': 'true', ...request.headers };
+    let body: string | undefined;
+    if (request.json !== undefined) {
+      headers['Content-Type'] = 'application/json';
+      body = JSON.stringify(request.json);
+    }
+    const path = new URL(request.uri).pathname;
+    let response: Response;
+    try {
+      response = await this.options.fetch(request.uri, { method: request.method, headers, body });
+    } catch (error) {
+      throw networkError(error, 'Vault', this.options.addr);
+    }
+    const text = await response.text().catch(() => '');
+    let parsed: unknown;
+    if (text !== '') {
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        if (response.ok) {
+          throw new TngError('unavailable', 'vault.malformed', `Vault at ${this.options.addr} answered ${path} with something that is not JSON.`, {
+            hint: 'Check that vault_addr points at Vault and not at a proxy or web page.',
+          });
+        }
+      }
+    }
+    return { statusCode: response.status, body: parsed, request: { path } };
+  }
+
+  private fail(error: unknown, purpose: Purpose, what: string): never {
+    if (error instanceof TngError) throw error;
+    const response = (error as { response?: { statusCode?: number; body?: unknown } }).response;
+    const status = response?.statusCode;
+    if (status === undefined) {
+      throw new TngError('internal', 'vault.client', `Calling Vault (${what}) failed unexpectedly.`, {
+        hint: 'Rerun with TNG_DEBUG=1 and report the output.',
+        cause: error,
+      });
+    }
+    const reason = firstError(response?.body);
+    const detail = reason ? `: ${reason}` : '';
+    if (status === 503 && /seal/i.test(reason ?? '')) {
+      throw new TngError('unavailable', 'vault.sealed', `Vault at ${this.addr} is sealed.`, {
+        hint: 'Ask your Vault operators to unseal it, then retry.',
+        cause: error,
+      });
+    }
+    if (status === 412 || status === 429 || status >= 500) {
+      throw new TngError('unavailable', 'vault.unavailable', `Vault at ${this.addr} could not serve ${what} (HTTP ${status}${detail}).`, {
+        hint: 'Vault is unavailable, rate-limited or on a standby node; retry shortly, or ask your Vault operators.',
+        cause: error,
+      });
+    }
+    if (purpose === 'login' && (status === 400 || status === 401 || status === 403)) {
+      throw new TngError('denied', 'vault.login-denied', `Vault refused the login (${what}, HTTP ${status}${detail}).`, {
+        hint: 'Check vault_role and vault_auth_mount, or ask your Vault operators whether your identity may use that role.',
+        cause: error,
+      });
+    }
+    if (purpose === 'session' && status === 403) {
+      throw noSessionError('Vault no longer accepts the session token (it expired or was revoked).', error);
+    }
+    if (status === 403) {
+      throw new TngError('denied', 'vault.denied', `Vault denied ${what} (HTTP 403${detail}).`, {
+        hint: 'Ask your Vault operators for a policy that allows it.',
+        cause: error,
+      });
+    }
+    if (status === 404) {
+      throw usageError('vault.not-found', `Vault has no ${what} at this path (HTTP 404${detail}).`, 'Check vault_addr, vault_namespace and the mount names in your profile.', error);
+    }
+    throw usageError('vault.bad-request', `Vault rejected ${what} (HTTP ${status}${detail}).`, 'Check the profile settings against your Vault configuration.', error);
+  }
+
+  private tokenHeaders(token: string) {
+    return { headers: { 'X-Vault-Token': token } };
+  }
+
+  /** POST auth/<mount>/login {role, jwt}. */
+  async jwtLogin(mount: string, role: string, jwt: string): Promise<VaultAuth> {
+    try {
+      const response = await this.vault.jwtLogin({ mount_point: mount, role, jwt });
+      return response.auth as VaultAuth;
+    } catch (error) {
+      this.fail(error, 'login', `auth/${mount}/login`);
+    }
+  }
+
+  async lookupSelf(token: string): Promise<TokenLookup> {
+    try {
+      const response = await this.vault.tokenLookupSelf({ requestOptions: this.tokenHeaders(token) });
+      return response.data as TokenLookup;
+    } catch (error) {
+      this.fail(error, 'session', 'auth/token/lookup-self');
+    }
+  }
+
+  async renewSelf(token: string, increment?: string): Promise<VaultAuth> {
+    try {
+      const args = increment === undefined ? {} : { increment };
+      const response = await this.vault.tokenRenewSelf({ ...args, requestOptions: this.tokenHeaders(token) });
+      return response.auth as VaultAuth;
+    } catch (error) {
+      this.fail(error, 'session', 'auth/token/renew-self');
+    }
+  }
+
+  async revokeSelf(token: string): Promise<void> {
+    try {
+      // Not node-vault's tokenRevokeSelf(): with no schema it posts its whole argument, headers included, as the body.
+      await this.vault.request({ path: '/auth/token/revoke-self', method: 'POST', ...this.tokenHeaders(token) });
+    } catch (error) {
+      this.fail(error, 'session', 'auth/token/revoke-self');
+    }
+  }
+
+  /** sys/health, whatever its status code (sealed and standby are answers, not failures). */
+  async health(): Promise<VaultHealth> {
+    const url = `${this.addr}/v1/sys/health?standbyok=false&perfstandbyok=false`;
+    let response: Response;
+    try {
+      response = await this.options.fetch(url, { headers: { 'X-Vault-Request': 'true' } });
+    } catch (error) {
+      throw networkError(error, 'Vault', this.addr);
+    }
+    const body = (await response.json().catch(() => ({}))) as Omit<VaultHealth, 'status'>;
+    return { ...body, status: response.status, date: response.headers.get('date') ?? undefined };
+  }
+}
