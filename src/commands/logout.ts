@@ -1,0 +1,32 @@
+import { Command } from 'commander';
+import { readConfigFile, selectProfileName } from '../config/file.ts';
+import type { Deps } from '../deps.ts';
+import { withProfile, type Done } from './shared.ts';
+
+export interface LogoutOptions {
+  profile?: string;
+  all: boolean;
+}
+
+export function logoutCommand(deps: Deps, done: Done, run = runLogout): Command {
+  return withProfile(new Command('logout'))
+    .description('revoke the Vault token and delete the profile\'s secrets from the keychain (works offline)')
+    .option('--all', 'log out of every profile', false)
+    .addHelpText('after', '\nExamples:\n  tng logout\n  tng logout --all')
+    .action(async (flags: { profile?: string; all: boolean }) => {
+      done(await run({ profile: flags.profile, all: flags.all }, deps));
+    });
+}
+
+export async function runLogout(options: LogoutOptions, deps: Deps): Promise<number> {
+  // Logout needs only the profile's name (the session knows its Vault), so a broken profile can still log out.
+  const config = await readConfigFile(deps.paths.config);
+  const names = options.all ? Object.keys(config.profiles) : [selectProfileName(config, options.profile, deps.env)];
+  const { logout } = await import('../session/logout.ts');
+  for (const name of names) {
+    const result = await logout(name, deps, config.profiles[name]?.vault_cacert);
+    if (!result.hadSession) deps.io.info(`Profile "${name}": not logged in.`);
+    else deps.io.info(`Profile "${name}": logged out${result.revoked ? ' (Vault token revoked)' : ''}.`);
+  }
+  return 0;
+}

@@ -1,0 +1,137 @@
+import type { Profile } from '../config/profile.ts';
+import type { Deps } from '../deps.ts';
+import { TngError, describe, isTngError, noSessionError } from '../errors.ts';
+import { itemKey } from '../keychain/store.ts';
+import { authCodeLogin, deviceCodeLogin, discover, refreshLogin, type OidcTokens } from '../oidc/client.ts';
+import { VaultClient, type VaultAuth } from '../vault/client.ts';
+import { identityFromClaims, loadSession, saveSession, type Session } from './session.ts';
+
+export interface LoginOptions {
+  deviceCode: boolean;
+  noBrowser: boolean;
+  /** How long to wait for the browser or device approval. */
+  timeoutMs: number;
+}
+
+export type LoginDeps = Pick<Deps, 'env' | 'io' | 'clock' | 'signal' | 'keychain' | 'fetch' | 'browser'>;
+
+/** Over SSH with no display and no $BROWSER, a browser on this machine is of no use to the person. */
+export function prefersDeviceCode(env: NodeJS.ProcessEnv): boolean {
+  return Boolean(env.SSH_CONNECTION || env.SSH_TTY) && !env.DISPLAY && !env.WAYLAND_DISPLAY && !env.BROWSER;
+}
+
+/**
+ * Identity at the issuer: the stored refresh token when there is one (no browser), else an interactive
+ * grant, which needs a person at a TTY. A refresh token the issuer refuses falls back to the browser on a
+ * TTY and is exit 3 without one.
+ */
+async function obtainIdentity(profile: Profile, options: LoginOptions, deps: LoginDeps): Promise<OidcTokens> {
+  const store = await deps.keychain();
+  const clientSecret = await store.get(itemKey(profile.name, 'client-secret'));
+  const fetch = await deps.fetch({ cacertPath: profile.vaultCacert });
+  const config = await discover({ issuer: profile.issuer, clientId: profile.clientId, clientSecret, fetch });
+
+  const refreshToken = await store.get(itemKey(profile.name, 'refresh-token'));
+  if (refreshToken !== undefined && !options.deviceCode) {
+    try {
+      const tokens = await refreshLogin(config, refreshToken);
+      // Persist the rotated token before anything else can fail: the old one is already spent.
+      if (tokens.refreshToken !== refreshToken && tokens.refreshToken !== undefined) {
+        await store.set(itemKey(profile.name, 'refresh-token'), tokens.refreshToken);
+      }
+      return tokens;
+    } catch (error) {
+      if (!isTngError(error, 'denied')) throw error;
+      // The issuer no longer honours it (expired, revoked, or replaced by a login elsewhere).
+      await store.delete(itemKey(profile.name, 'refresh-token'));
+      if (!deps.io.canPrompt()) {
+        throw noSessionError(`The stored refresh token was refused by the issuer (${describe(error)}).`, error);
+      }
+      deps.io.info('The stored refresh token is no longer valid; logging in through the browser.');
+    }
+  }
+
+  if (!deps.io.canPrompt()) {
+    throw noSessionError('No session can be made without a person at a terminal (no TTY, no refresh token).');
+  }
+  const useDeviceCode = options.deviceCode || prefersDeviceCode(deps.env);
+  if (useDeviceCode && !options.deviceCode) {
+    deps.io.info('SSH session without a display: using the device-code login.');
+  }
+  const browser = await deps.browser();
+  const tokens = useDeviceCode
+    ? await deviceCodeLogin(config, {
+        scopes: profile.scopes,
+        browser,
+        openBrowser: Boolean(deps.env.BROWSER),
+        io: deps.io,
+        signal: deps.signal,
+      })
+    : await authCodeLogin(config, {
+        scopes: profile.scopes,
+        redirectPort: profile.redirectPort,
+        noBrowser: options.noBrowser,
+        timeoutMs: options.timeoutMs,
+        browser,
+        io: deps.io,
+        signal: deps.signal,
+      });
+  if (tokens.refreshToken !== undefined) {
+    await store.set(itemKey(profile.name, 'refresh-token'), tokens.refreshToken);
+  }
+  return tokens;
+}
+
+function sessionFrom(profile: Profile, auth: VaultAuth, tokens: OidcTokens, nowMs: number): Session {
+  return {
+    version: 1,
+    profile: profile.name,
+    createdAt: nowMs,
+    vault: {
+      addr: profile.vaultAddr,
+      namespace: profile.vaultNamespace ?? null,
+      token: auth.client_token,
+      accessor: auth.accessor,
+      policies: auth.policies ?? [],
+      entityId: auth.entity_id,
+      expiresAt: Math.floor(nowMs / 1000) + auth.lease_duration,
+      renewable: auth.renewable,
+      method: profile.vaultAuth,
+      mount: profile.vaultAuthMount,
+    },
+    oidc: identityFromClaims(tokens.claims),
+  };
+}
+
+/**
+ * `tng login`: always a new session. The previous session stays stored until the new one is, and its
+ * Vault token is revoked only afterwards, so a failed login never destroys a still-valid session.
+ */
+export async function login(profile: Profile, options: LoginOptions, deps: LoginDeps): Promise<Session> {
+  const store = await deps.keychain();
+  const previous = await loadSession(store, profile.name);
+  const tokens = await obtainIdentity(profile, options, deps);
+
+  const fetch = await deps.fetch({ cacertPath: profile.vaultCacert });
+  const vault = new VaultClient({ addr: profile.vaultAddr, namespace: profile.vaultNamespace, fetch });
+  const auth = await vault.jwtLogin(profile.vaultAuthMount, profile.vaultRole, tokens.idToken);
+  const session = sessionFrom(profile, auth, tokens, deps.clock.now());
+  await saveSession(store, session);
+
+  if (previous !== undefined && previous.vault.token !== session.vault.token) {
+    await revokePrevious(previous, deps, fetch);
+  }
+  return session;
+}
+
+async function revokePrevious(previous: Session, deps: LoginDeps, fetch: Awaited<ReturnType<LoginDeps['fetch']>>): Promise<void> {
+  const vault = new VaultClient({ addr: previous.vault.addr, namespace: previous.vault.namespace ?? undefined, fetch });
+  try {
+    await vault.revokeSelf(previous.vault.token);
+  } catch (error) {
+    // An already expired or revoked token is what we wanted; anything else is worth a warning only.
+    if (!(error instanceof TngError && error.kind === 'noSession')) {
+      deps.io.warn(`Could not revoke the previous Vault token: ${describe(error)}`);
+    }
+  }
+}

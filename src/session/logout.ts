@@ -1,0 +1,44 @@
+import type { Deps } from '../deps.ts';
+import { TngError, describe } from '../errors.ts';
+import { itemKey, type ItemKind } from '../keychain/store.ts';
+import { VaultClient } from '../vault/client.ts';
+import { loadSession } from './session.ts';
+
+/** The items that make up a session; the client secret is configuration and stays. */
+const SESSION_ITEMS: ItemKind[] = ['session', 'refresh-token'];
+
+export interface LogoutResult {
+  profile: string;
+  hadSession: boolean;
+  revoked: boolean;
+}
+
+/**
+ * Revokes the Vault token (revoke-self) and deletes the profile's session items. The revocation is
+ * best effort: an unreachable Vault earns a warning, and the local secrets are removed regardless.
+ */
+export async function logout(profile: string, deps: Pick<Deps, 'io' | 'keychain' | 'fetch'>, cacertPath?: string): Promise<LogoutResult> {
+  const store = await deps.keychain();
+  const session = await loadSession(store, profile);
+  let revoked = false;
+  if (session !== undefined) {
+    try {
+      const fetch = await deps.fetch({ cacertPath });
+      const vault = new VaultClient({ addr: session.vault.addr, namespace: session.vault.namespace ?? undefined, fetch });
+      await vault.revokeSelf(session.vault.token);
+      revoked = true;
+    } catch (error) {
+      if (error instanceof TngError && error.kind === 'noSession') {
+        revoked = true; // already expired or revoked
+      } else {
+        deps.io.warn(`Could not revoke the Vault token of profile "${profile}": ${describe(error)}`);
+        deps.io.warn('The local secrets are removed anyway; the token ends at its TTL.');
+      }
+    }
+  }
+  let removed = false;
+  for (const kind of SESSION_ITEMS) {
+    removed = (await store.delete(itemKey(profile, kind))) || removed;
+  }
+  return { profile, hadSession: session !== undefined || removed, revoked };
+}

@@ -1,0 +1,74 @@
+import { itemKey, type SecretStore } from '../keychain/store.ts';
+import type { IdentityClaims } from '../oidc/client.ts';
+
+/** A logged-in session: the Vault token and what tng knows of the identity behind it. */
+export interface Session {
+  version: 1;
+  profile: string;
+  /** When the session was made, milliseconds since the epoch. */
+  createdAt: number;
+  vault: {
+    addr: string;
+    namespace: string | null;
+    token: string;
+    accessor: string;
+    policies: string[];
+    entityId: string;
+    /** Expiry of the Vault token, seconds since the epoch. */
+    expiresAt: number;
+    renewable: boolean;
+    method: 'jwt' | 'oidc';
+    mount: string;
+  };
+  /** Null fields where tng cannot know them (Vault's OIDC method). */
+  oidc: {
+    issuer: string;
+    subject: string | null;
+    email: string | null;
+    groups: string[] | null;
+    expiresAt: number | null;
+  };
+}
+
+function isSession(value: unknown): value is Session {
+  const session = value as Session;
+  return (
+    typeof session === 'object' &&
+    session !== null &&
+    session.version === 1 &&
+    typeof session.vault?.token === 'string' &&
+    typeof session.vault.expiresAt === 'number' &&
+    typeof session.oidc === 'object'
+  );
+}
+
+/** The stored session of a profile, or undefined when there is none (or it is unreadable). */
+export async function loadSession(store: SecretStore, profile: string): Promise<Session | undefined> {
+  const text = await store.get(itemKey(profile, 'session'));
+  if (text === undefined) return undefined;
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return isSession(parsed) ? parsed : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function saveSession(store: SecretStore, session: Session): Promise<void> {
+  await store.set(itemKey(session.profile, 'session'), JSON.stringify(session));
+}
+
+/** True while the Vault token has more than `marginSeconds` left. */
+export function sessionIsLive(session: Session, nowMs: number, marginSeconds = 0): boolean {
+  return session.vault.expiresAt - marginSeconds > nowMs / 1000;
+}
+
+export function identityFromClaims(claims: IdentityClaims): Session['oidc'] {
+  return {
+    issuer: claims.issuer,
+    subject: claims.subject,
+    email: claims.email,
+    groups: claims.groups,
+    expiresAt: claims.expiresAt,
+  };
+}

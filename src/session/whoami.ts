@@ -1,0 +1,60 @@
+import { auditSummary, type AuditSummary } from '../audit/summary.ts';
+import { isoFromEpochSeconds } from '../clock.ts';
+import type { Profile } from '../config/profile.ts';
+import type { Deps } from '../deps.ts';
+import { noSessionError } from '../errors.ts';
+import { VaultClient } from '../vault/client.ts';
+import { loadSession } from './session.ts';
+
+/** The contract's `whoami --json` object: every key always present. */
+export interface WhoamiReport {
+  profile: string;
+  hardware: null | { credential_id: string; aaguid: string; last_touch: string | null };
+  oidc: { issuer: string; subject: string | null; email: string | null; groups: string[] | null; expires_at: string | null };
+  vault: {
+    addr: string;
+    accessor: string;
+    display_name: string;
+    policies: string[];
+    entity_id: string;
+    expires_at: string;
+    renewable: boolean;
+  };
+  aws: null | { arn: string; account: string; user_id: string; access_key_id: string; expires_at: string };
+  audit: AuditSummary;
+}
+
+/** Reads the identity chain live: the stored session, checked against Vault's lookup-self. */
+export async function whoami(profile: Profile, deps: Pick<Deps, 'clock' | 'keychain' | 'fetch' | 'paths'>): Promise<WhoamiReport> {
+  const store = await deps.keychain();
+  const session = await loadSession(store, profile.name);
+  if (session === undefined) throw noSessionError(`Not logged in (profile "${profile.name}").`);
+  const fetch = await deps.fetch({ cacertPath: profile.vaultCacert });
+  const vault = new VaultClient({ addr: session.vault.addr, namespace: session.vault.namespace ?? undefined, fetch });
+  const lookup = await vault.lookupSelf(session.vault.token);
+  const nowSeconds = Math.floor(deps.clock.now() / 1000);
+  const expiresAt = lookup.expire_time ? new Date(lookup.expire_time).toISOString() : isoFromEpochSeconds(nowSeconds + lookup.ttl);
+  const enrolled = profile.fido2[0];
+  return {
+    profile: profile.name,
+    hardware: enrolled ? { credential_id: enrolled.credential_id, aaguid: enrolled.aaguid, last_touch: null } : null,
+    oidc: {
+      issuer: session.oidc.issuer,
+      subject: session.oidc.subject,
+      email: session.oidc.email,
+      groups: session.oidc.groups,
+      expires_at: session.oidc.expiresAt === null ? null : isoFromEpochSeconds(session.oidc.expiresAt),
+    },
+    vault: {
+      addr: session.vault.addr,
+      accessor: lookup.accessor,
+      display_name: lookup.display_name,
+      policies: lookup.policies ?? [],
+      entity_id: lookup.entity_id,
+      expires_at: expiresAt,
+      renewable: lookup.renewable,
+    },
+    aws: null,
+    audit: await auditSummary(deps.paths.state),
+  };
+}
