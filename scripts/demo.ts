@@ -1,0 +1,61 @@
+/**
+ * `npm run demo`: walks tng's whole chain against the local sandbox, with nothing external.
+ * Starts the Dex-shaped OIDC provider and the Vault emulator, gives tng a throw-away HOME, and runs the
+ * built `bin/tng` step by step, showing each command and what it printed. The login runs on a
+ * pseudo-terminal (tng logs in interactively only at a terminal) with the sandbox's scripted browser.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CLIENT_ID, ROLE, startSandbox } from '../test/sandbox/index.ts';
+import { BROWSER_HELPER, TNG, runProcess, type RunResult } from '../test/e2e/harness.ts';
+
+const bold = (text: string) => (process.stdout.isTTY ? `\u001b[1m${text}\u001b[0m` : text);
+const dim = (text: string) => (process.stdout.isTTY ? `\u001b[2m${text}\u001b[0m` : text);
+
+const sandbox = await startSandbox();
+const home = await mkdtemp(join(tmpdir(), 'tng-demo-'));
+const env: Record<string, string | undefined> = {
+  PATH: process.env.PATH,
+  HOME: home,
+  TERM: process.env.TERM ?? 'xterm',
+  DBUS_SESSION_BUS_ADDRESS: process.env.DBUS_SESSION_BUS_ADDRESS,
+  BROWSER: `${process.execPath} ${BROWSER_HELPER}`,
+  TNG_PROFILE: 'demo',
+};
+let failures = 0;
+
+async function step(title: string, args: string[], options: { tty?: boolean; expect?: number } = {}): Promise<RunResult> {
+  process.stdout.write(`\n${bold(`▶ ${title}`)}\n${dim(`$ tng ${args.join(' ')}`)}\n`);
+  const result = await runProcess(TNG, args, env, { tty: options.tty, timeoutMs: 60_000 });
+  const text = `${result.stdout}${result.stderr}`.trimEnd();
+  if (text) process.stdout.write(`${text.replace(/^/gm, '  ')}\n`);
+  const expected = options.expect ?? 0;
+  const mark = result.code === expected ? '✔' : '✘';
+  if (result.code !== expected) failures++;
+  process.stdout.write(dim(`  ${mark} exit ${result.code}${expected !== 0 ? ` (expected ${expected})` : ''}\n`));
+  return result;
+}
+
+try {
+  process.stdout.write(`${bold('tng demo')} — sandbox issuer ${sandbox.issuer}, Vault ${sandbox.vaultAddr}\n`);
+  process.stdout.write(dim(`throw-away HOME ${home}; the sandbox user is alice@example.com\n`));
+
+  await step('Configure a profile', ['init', '--issuer', sandbox.issuer, '--client-id', CLIENT_ID, '--vault-addr', sandbox.vaultAddr, '--vault-role', ROLE]);
+  await step('Log in: Dex (auth code + PKCE in the browser) → Vault JWT login → keychain', ['login'], { tty: true });
+  await step('Who am I, read live from Vault', ['whoami']);
+  const json = await step('The same as JSON, for scripts', ['whoami', '--json']);
+  const report = JSON.parse(json.stdout) as { vault: { accessor: string } };
+  await step('Log in again: the stored refresh token, no browser; the old Vault token is revoked', ['login'], { tty: true });
+  const revoked = sandbox.vault.tokens().find((t) => t.accessor === report.vault.accessor)?.revoked;
+  process.stdout.write(dim(`  the first Vault token is ${revoked ? 'revoked' : 'STILL LIVE'} at Vault\n`));
+  if (!revoked) failures++;
+  await step('Log out: revoke-self at Vault, secrets removed from the keychain', ['logout']);
+  await step('After logout there is no session (exit 3)', ['whoami'], { expect: 3 });
+} finally {
+  await sandbox.close();
+  await rm(home, { recursive: true, force: true });
+}
+
+process.stdout.write(`\n${failures === 0 ? bold('The chain works end to end.') : bold(`${failures} step(s) did not behave as expected.`)}\n`);
+process.exitCode = failures === 0 ? 0 : 1;

@@ -1,0 +1,120 @@
+import assert from 'node:assert/strict';
+import { readFile, stat, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { parse } from 'smol-toml';
+import { startSandbox, type Sandbox } from '../sandbox/index.ts';
+import { BROWSER_HELPER, createWorld, initProfile, runProcess } from './harness.ts';
+
+let sandbox: Sandbox;
+before(async () => {
+  sandbox = await startSandbox();
+});
+after(async () => {
+  await sandbox.close();
+});
+
+describe('tng init', () => {
+  it('writes the profile with 0600 file and 0700 directory, sets the default, and updates in place', async () => {
+    const world = await createWorld();
+    try {
+      await initProfile(world, sandbox, ['--aws-role', 'deploy', '--scopes', 'openid,email,groups,offline_access']);
+      const info = await stat(world.config);
+      assert.equal(info.mode & 0o777, 0o600);
+      assert.equal((await stat(dirname(world.config))).mode & 0o777, 0o700);
+      let config = parse(await readFile(world.config, 'utf8')) as any;
+      assert.equal(config.default_profile, world.profile);
+      assert.equal(config.profiles[world.profile].issuer, sandbox.issuer);
+      assert.deepEqual(config.profiles[world.profile].scopes, ['openid', 'email', 'groups', 'offline_access']);
+
+      const update = await world.run(['init', '--profile', world.profile, '--aws-region', 'eu-west-1', '--redirect-port', '18555']);
+      assert.equal(update.code, 0, update.stderr);
+      config = parse(await readFile(world.config, 'utf8')) as any;
+      assert.equal(config.profiles[world.profile].aws_region, 'eu-west-1');
+      assert.equal(config.profiles[world.profile].redirect_port, 18555);
+      assert.equal(config.profiles[world.profile].aws_role, 'deploy');
+    } finally {
+      await world.dispose();
+    }
+  });
+
+  it('refuses missing required values without a TTY, naming them (exit 2)', async () => {
+    const world = await createWorld();
+    try {
+      const result = await world.run(['init', '--profile', 'x', '--issuer', sandbox.issuer]);
+      assert.equal(result.code, 2);
+      assert.match(result.stderr, /lacks client_id, vault_addr, vault_role/);
+      assert.match(result.stderr, /--client-id VALUE/);
+    } finally {
+      await world.dispose();
+    }
+  });
+
+  it('refuses http:// outside loopback and bad values (exit 2)', async () => {
+    const world = await createWorld();
+    try {
+      const insecure = await world.run(['init', '--issuer', 'http://dex.example.com/dex', '--client-id', 'tng', '--vault-addr', sandbox.vaultAddr, '--vault-role', 'r']);
+      assert.equal(insecure.code, 2);
+      assert.match(insecure.stderr, /https:\/\//);
+      const badEnum = await world.run(['init', '--vault-auth', 'saml']);
+      assert.equal(badEnum.code, 2);
+      assert.match(badEnum.stderr, /vault_auth must be one of "jwt", "oidc"/);
+      const badPort = await world.run(['init', '--redirect-port', '70000']);
+      assert.equal(badPort.code, 2);
+    } finally {
+      await world.dispose();
+    }
+  });
+
+  it('an invalid config file is exit 2 with the file named', async () => {
+    const world = await createWorld();
+    try {
+      await initProfile(world, sandbox);
+      await writeFile(world.config, 'default_profile = [broken\n');
+      const result = await world.run(['whoami']);
+      assert.equal(result.code, 2);
+      assert.match(result.stderr, /not valid TOML/);
+      await writeFile(world.config, `[profiles.${world.profile}]\nissuer = "${sandbox.issuer}"\nbogus_key = 1\n`);
+      const unknownKey = await world.run(['whoami']);
+      assert.equal(unknownKey.code, 2);
+      assert.match(unknownKey.stderr, /bogus_key is not a known key/);
+    } finally {
+      await world.dispose();
+    }
+  });
+
+  it('--client-secret-stdin keeps the secret in the keychain, never in the config', async () => {
+    const world = await createWorld();
+    try {
+      await initProfile(world, sandbox);
+      const secret = 'sandbox-client-secret-0123456789';
+      const result = await world.run(['init', '--profile', world.profile, '--client-secret-stdin'], { input: `${secret}\n` });
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(result.stderr, /client secret kept in the keychain/);
+      assert.doesNotMatch(await readFile(world.config, 'utf8'), /sandbox-client-secret/);
+      const { createOsKeychain } = await import('../../src/keychain/os.ts');
+      assert.equal(await createOsKeychain().get(`profile:${world.profile}:client-secret`), secret);
+      await createOsKeychain().delete(`profile:${world.profile}:client-secret`);
+    } finally {
+      await world.dispose();
+    }
+  });
+
+  it('login --no-browser prints the URL and opens nothing', async () => {
+    const world = await createWorld();
+    try {
+      await initProfile(world, sandbox);
+      const running = world.start(['login', '--profile', world.profile, '--no-browser'], { tty: true });
+      const printed = await running.waitFor(/http:\/\/127\.0\.0\.1:\d+\/dex\/auth\?\S+/);
+      // Act as the person: open the printed URL with the browser helper, logging elsewhere.
+      const manual = await runProcess(process.execPath, [BROWSER_HELPER, printed[0]], { ...world.env, SANDBOX_BROWSER_LOG: `${world.home}/manual.log` });
+      assert.equal(manual.code, 0);
+      const result = await running.exited;
+      assert.equal(result.code, 0, result.stdout);
+      assert.match(result.stdout, /Open this URL in a browser/);
+      assert.deepEqual(await world.browserRuns(), [], 'tng must not start $BROWSER with --no-browser');
+    } finally {
+      await world.dispose();
+    }
+  });
+});
