@@ -9,6 +9,9 @@
 //   POST /__sandbox/faults/clear              → {"faults":"cleared"}
 //   GET  /__sandbox/requests                  → [{"method","path","status","namespace"?}, ...]
 //   POST /__sandbox/jwt/role {"name","role","mount"?} → {"role":name,"mount":mount}
+//   POST /__sandbox/oidc/role {"name","role","mount"?} → {"role":name,"mount":mount}   (mount default "oidc")
+//   POST /__sandbox/oidc/expire-states {"mount"?}  → {"expired":n}   (pending auth_url states aged past 10 min)
+//   POST /__sandbox/clock {"skew_seconds":n}  → {"skew_seconds":n}   (Date headers and server_time_utc shift by n s)
 //   POST /__sandbox/revoke-accessor {"accessor"} → {"revoked":true}   (404 when unknown)
 //   GET  /__sandbox/tokens                    → [{"accessor","policies","revoked","expiresAt","displayName"}, ...]
 //
@@ -16,6 +19,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FaultRule, SandboxCore } from './core.ts';
 import type { JwtRole } from './backends/jwt.ts';
+import type { OidcRole } from './backends/oidc.ts';
 import { readBody, sendJson } from './wire.ts';
 
 type ControlHandler = (core: SandboxCore, body: Record<string, unknown>) => [number, unknown];
@@ -65,6 +69,32 @@ const ENDPOINTS: Record<string, { method: 'GET' | 'POST'; handle: ControlHandler
       const mount = typeof body.mount === 'string' ? body.mount : 'jwt';
       core.setJwtRole(body.name, body.role as JwtRole, mount);
       return [200, { role: body.name.toLowerCase(), mount }];
+    },
+  },
+  'oidc/role': {
+    method: 'POST',
+    handle: (core, body) => {
+      if (typeof body.name !== 'string') return [400, { error: '"name" must be a string' }];
+      if (body.mount !== undefined && typeof body.mount !== 'string') return [400, { error: '"mount" must be a string' }];
+      const mount = body.mount ?? 'oidc';
+      core.setOidcRole(body.name, body.role as OidcRole, mount);
+      return [200, { role: body.name.toLowerCase(), mount }];
+    },
+  },
+  'oidc/expire-states': {
+    method: 'POST',
+    handle: (core, body) => {
+      if (body.mount !== undefined && typeof body.mount !== 'string') return [400, { error: '"mount" must be a string' }];
+      return [200, { expired: core.expireOidcStates(body.mount) }];
+    },
+  },
+  clock: {
+    method: 'POST',
+    handle: (core, body) => {
+      const skew = body.skew_seconds;
+      if (typeof skew !== 'number' || !Number.isFinite(skew)) return [400, { error: '"skew_seconds" must be a number' }];
+      core.clockSkewSeconds = skew;
+      return [200, { skew_seconds: skew }];
     },
   },
   'revoke-accessor': {

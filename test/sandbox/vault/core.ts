@@ -4,6 +4,8 @@ import { uuid } from './ids.ts';
 import { Router } from './router.ts';
 import { JwtBackend } from './backends/jwt.ts';
 import type { JwtMountConfig, JwtRole } from './backends/jwt.ts';
+import { OidcBackend } from './backends/oidc.ts';
+import type { OidcMountConfig, OidcRole } from './backends/oidc.ts';
 import { SysBackend } from './backends/sys.ts';
 import type { NodeState } from './backends/sys.ts';
 import { TokenBackend } from './backends/token.ts';
@@ -65,8 +67,12 @@ export class SandboxCore {
     clusterName: 'vault-cluster-sandbox',
     clusterId: uuid(),
     enterprise: true,
+    clockSkewSeconds: 0,
   };
   private readonly jwtMounts = new Map<string, JwtBackend>();
+  private readonly oidcMounts = new Map<string, OidcBackend>();
+  /** Config for OIDC mounts created on demand by setOidcRole(); set by the first addOidcMount(). */
+  private defaultOidcConfig?: OidcMountConfig;
   private faults: ActiveFault[] = [];
   private readonly log: RequestRecord[] = [];
 
@@ -87,9 +93,77 @@ export class SandboxCore {
     return backend;
   }
 
-  /** Creates or replaces a role; an unknown mount is created with the sandbox's JWT config. */
+  /**
+   * Creates or replaces a role; an unknown mount is created with the sandbox's JWT config. On an OIDC
+   * mount (the same plugin in Vault) the role goes to that mount.
+   */
   setJwtRole(name: string, role: JwtRole, mount = 'jwt'): void {
-    this.addJwtMount(mount).setRole(name, role);
+    const oidc = this.oidcMounts.get(normalizeApiPath(mount));
+    if (oidc) oidc.setRole(name, role);
+    else this.addJwtMount(mount).setRole(name, role);
+  }
+
+  /** Mounts the OIDC auth method at auth/<name>/ (Vault's JWT/OIDC plugin with the browser flow). */
+  addOidcMount(name: string, config: OidcMountConfig): OidcBackend {
+    const key = normalizeApiPath(name);
+    if (key === '' || key === 'token') throw new Error(`invalid OIDC mount name "${name}"`);
+    if (this.jwtMounts.has(key)) throw new Error(`auth/${key}/ is already a JWT mount`);
+    const existing = this.oidcMounts.get(key);
+    if (existing) return existing;
+    if (!config || typeof config.oidc_discovery_url !== 'string' || typeof config.oidc_client_id !== 'string' || typeof config.oidc_client_secret !== 'string') {
+      throw new Error('an OIDC mount needs string "oidc_discovery_url", "oidc_client_id" and "oidc_client_secret"');
+    }
+    const backend = new OidcBackend(key, { ...config }, this.tokens);
+    this.router.mount(`auth/${key}`, backend);
+    this.oidcMounts.set(key, backend);
+    this.defaultOidcConfig ??= { ...config };
+    return backend;
+  }
+
+  oidcMount(name: string): OidcBackend | undefined {
+    return this.oidcMounts.get(normalizeApiPath(name));
+  }
+
+  /** Creates or replaces a role; an unknown mount is created with the first OIDC mount's config. */
+  setOidcRole(name: string, role: OidcRole, mount = 'oidc'): void {
+    let backend = this.oidcMount(mount);
+    if (!backend) {
+      if (!this.defaultOidcConfig) throw new Error(`no OIDC auth method is mounted at auth/${normalizeApiPath(mount)}/ and there is no OIDC config to mount one with`);
+      backend = this.addOidcMount(mount, this.defaultOidcConfig);
+    }
+    backend.setRole(name, role);
+  }
+
+  /** Ages every pending OIDC login (auth_url state) of one mount, or of all, past Vault's 10 minutes. */
+  expireOidcStates(mount?: string): number {
+    if (mount !== undefined) {
+      const backend = this.oidcMount(mount);
+      if (!backend) throw new Error(`no OIDC auth method is mounted at auth/${normalizeApiPath(mount)}/`);
+      return backend.expirePendingLogins();
+    }
+    let n = 0;
+    for (const backend of this.oidcMounts.values()) n += backend.expirePendingLogins();
+    return n;
+  }
+
+  /** Seconds added to the time the sandbox reports (Date headers, sys/health server_time_utc). */
+  get clockSkewSeconds(): number {
+    return this.node.clockSkewSeconds;
+  }
+
+  set clockSkewSeconds(seconds: number) {
+    if (typeof seconds !== 'number' || !Number.isFinite(seconds)) throw new Error('clock skew must be a finite number of seconds');
+    this.node.clockSkewSeconds = seconds;
+  }
+
+  /** The sandbox's reported time in ms since the epoch: the real time plus the clock skew. */
+  now(): number {
+    return Date.now() + this.node.clockSkewSeconds * 1000;
+  }
+
+  /** The value of the Date header of a response sent now (RFC 9110 IMF-fixdate). */
+  httpDate(): string {
+    return new Date(this.now()).toUTCString();
   }
 
   addFault(rule: FaultRule): void {

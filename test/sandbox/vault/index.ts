@@ -10,19 +10,26 @@
 //   [--role NAME --audience CLIENT_ID [--user-claim email] [--policy P]...]` prints the address and
 // serves until interrupted. The /__sandbox/ control endpoints are listed in control.ts.
 import { createServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { SandboxCore } from './core.ts';
 import type { FaultRule, RequestRecord, TokenView } from './core.ts';
 import type { JwtRole } from './backends/jwt.ts';
+import type { OidcRole } from './backends/oidc.ts';
 import { createHandler } from './server.ts';
 
 export type { JwtRole } from './backends/jwt.ts';
+export type { OidcRole } from './backends/oidc.ts';
 export type { FaultRule, RequestRecord, TokenView } from './core.ts';
 
 export interface VaultSandboxOptions {
   /** Default: a random free port on 127.0.0.1. */
   port?: number;
+  /** Serve HTTPS with this certificate (e.g. from createTestPki() in ../tls.ts) instead of plain HTTP. */
+  tls?: { certPem: string; keyPem: string };
+  /** The host name `addr` uses (e.g. a name only a proxy sandbox resolves). Default "127.0.0.1"; the server still listens on 127.0.0.1. */
+  publicHost?: string;
   jwt?: {
     /** Default "jwt" (mounted at auth/jwt/). */
     mount?: string;
@@ -31,14 +38,41 @@ export interface VaultSandboxOptions {
     jwks_url?: string;
     roles?: Record<string, JwtRole>;
   };
+  /**
+   * Vault's OIDC auth method (the browser flow: oidc/auth_url, oidc/callback), with Vault as the OIDC
+   * client of the provider at `oidc_discovery_url` (e.g. the OIDC sandbox with a confidential client in
+   * `extraClients`). No OIDC mount without this.
+   */
+  oidc?: {
+    /** Default "oidc" (mounted at auth/oidc/). */
+    mount?: string;
+    /** The provider's issuer. */
+    oidc_discovery_url: string;
+    oidc_client_id: string;
+    oidc_client_secret: string;
+    /** Checked by `login` (jwt roles) on this mount; the browser flow checks the discovered issuer. */
+    bound_issuer?: string;
+    /** The role auth_url (and login) use when the request names none. */
+    default_role?: string;
+    roles?: Record<string, OidcRole>;
+  };
 }
 
 export interface VaultSandbox {
-  /** http://127.0.0.1:<port> */
+  /** http://<publicHost>:<port> (https:// with `tls`); publicHost defaults to 127.0.0.1 */
   addr: string;
   port: number;
   /** Creates or replaces a role at auth/<mount>/ (default "jwt"); an unknown mount is created. */
   setJwtRole(name: string, role: JwtRole, mount?: string): void;
+  /**
+   * Creates or replaces a role at auth/<mount>/ (default: the `oidc` option's mount, else "oidc"); an
+   * unknown mount is created with the `oidc` option's config. Throws without an `oidc` option.
+   */
+  setOidcRole(name: string, role: OidcRole, mount?: string): void;
+  /** Ages the pending OIDC logins (auth_url states) of a mount, or of all mounts, past Vault's 10 minutes. */
+  expireOidcStates(mount?: string): void;
+  /** Shifts the time the sandbox reports (every Date header, sys/health server_time_utc) by `seconds`; 0 undoes it. */
+  setClockSkew(seconds: number): void;
   seal(): void;
   unseal(): void;
   setStandby(standby: boolean): void;
@@ -64,9 +98,18 @@ export async function startVaultSandbox(options: VaultSandboxOptions = {}): Prom
   const mount = jwt.mount ?? 'jwt';
   core.addJwtMount(mount);
   for (const [name, role] of Object.entries(jwt.roles ?? {})) core.setJwtRole(name, role, mount);
+  const oidcMount = options.oidc?.mount ?? 'oidc';
+  if (options.oidc) {
+    const { mount: _mount, roles, ...config } = options.oidc;
+    core.addOidcMount(oidcMount, config);
+    for (const [name, role] of Object.entries(roles ?? {})) core.setOidcRole(name, role, oidcMount);
+  }
 
-  const server = createServer(createHandler(core));
+  const handler = createHandler(core);
+  const server = options.tls ? createHttpsServer({ cert: options.tls.certPem, key: options.tls.keyPem }, handler) : createServer(handler);
   server.keepAliveTimeout = 5000;
+  // Every response's Date header tells the sandbox's (possibly skewed) time; Node adds none when one is set.
+  server.prependListener('request', (_req, res) => res.setHeader('Date', core.httpDate()));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, '127.0.0.1', () => {
@@ -78,9 +121,16 @@ export async function startVaultSandbox(options: VaultSandboxOptions = {}): Prom
   let closed: Promise<void> | undefined;
 
   return {
-    addr: `http://127.0.0.1:${port}`,
+    addr: `${options.tls ? 'https' : 'http'}://${publicHost(options.publicHost ?? '127.0.0.1')}:${port}`,
     port,
     setJwtRole: (name, role, m = mount) => core.setJwtRole(name, role, m),
+    setOidcRole: (name, role, m = oidcMount) => core.setOidcRole(name, role, m),
+    expireOidcStates: (m) => {
+      core.expireOidcStates(m);
+    },
+    setClockSkew: (seconds) => {
+      core.clockSkewSeconds = seconds;
+    },
     seal: () => {
       core.node.sealed = true;
     },
@@ -106,6 +156,11 @@ export async function startVaultSandbox(options: VaultSandboxOptions = {}): Prom
       return closed;
     },
   };
+}
+
+/** An IPv6 literal needs brackets in a URL. */
+function publicHost(host: string): string {
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
 }
 
 /** Command line: see the header comment. */

@@ -41,7 +41,7 @@ async function fetchJson(url: string, stage: 'discovery' | 'jwks'): Promise<unkn
 }
 
 export class KeySource {
-  private discovery?: { issuer?: string; jwksUri: string };
+  private discovery?: { issuer?: string; jwksUri: string; document: Record<string, unknown> };
   private keySet?: JSONWebKeySet;
   /** How often keys were fetched (for diagnostics). */
   fetches = 0;
@@ -58,12 +58,18 @@ export class KeySource {
     return (await this.loadDiscovery()).issuer;
   }
 
-  private async loadDiscovery(): Promise<{ issuer?: string; jwksUri: string }> {
+  /** The issuer's discovery document (fetched once, then cached); throws KeyFetchError. */
+  async discoveryDocument(): Promise<Record<string, unknown>> {
+    return { ...(await this.loadDiscovery()).document };
+  }
+
+  private async loadDiscovery(): Promise<{ issuer?: string; jwksUri: string; document: Record<string, unknown> }> {
     if (this.discovery) return this.discovery;
     const base = (this.config.oidc_discovery_url ?? '').replace(/\/+$/, '');
     const doc = (await fetchJson(`${base}/.well-known/openid-configuration`, 'discovery')) as Record<string, unknown>;
+    if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw new KeyFetchError('discovery document is not a JSON object', 'discovery');
     if (typeof doc.jwks_uri !== 'string') throw new KeyFetchError('discovery document has no jwks_uri', 'discovery');
-    this.discovery = { jwksUri: doc.jwks_uri, issuer: typeof doc.issuer === 'string' ? doc.issuer : undefined };
+    this.discovery = { jwksUri: doc.jwks_uri, issuer: typeof doc.issuer === 'string' ? doc.issuer : undefined, document: doc };
     return this.discovery;
   }
 

@@ -1,35 +1,24 @@
 // Vault's JWT/OIDC auth method (vault-plugin-auth-jwt), the `POST auth/<mount>/login` half: an ID token
 // is verified against the issuer's keys and the role's bindings, and a Vault token is issued.
-// The browser flow (oidc/auth_url, oidc/callback) belongs to a separate module when it is added.
-import { DurationError, parseDurationSeconds } from '../duration.ts';
-import { badRequest, envelope, stringField, VaultError } from '../http.ts';
+// The browser flow (oidc/auth_url, oidc/callback) is OidcBackend in oidc.ts, which extends this class;
+// the role schema and the claim rules both use live in jwt-common.ts.
+import { badRequest, stringField, VaultError } from '../http.ts';
 import type { VaultRequest, VaultResponse } from '../http.ts';
-import { stableUuid } from '../ids.ts';
 import type { Backend, Route } from '../router.ts';
-import { TokenStore } from '../tokens.ts';
+import type { TokenStore } from '../tokens.ts';
+import { checkBoundClaims, ClaimError, createIdentity, issueLoginToken, validateRole } from './jwt-common.ts';
+import type { Identity, JwtRole, StoredRole } from './jwt-common.ts';
 import { KeyFetchError, KeySource, SignatureError } from './jwks.ts';
 
-export interface JwtRole {
-  role_type?: 'jwt' | 'oidc';
-  bound_audiences?: string[];
-  user_claim: string;
-  groups_claim?: string;
-  bound_subject?: string;
-  bound_claims?: Record<string, string | string[]>;
-  claim_mappings?: Record<string, string>;
-  token_policies?: string[];
-  token_ttl?: number | string;
-  token_max_ttl?: number | string;
-  token_type?: 'service' | 'batch';
-  clock_skew_leeway?: number;
-  expiration_leeway?: number;
-  not_before_leeway?: number;
-}
+export { validateRole } from './jwt-common.ts';
+export type { JwtRole, StoredRole } from './jwt-common.ts';
 
 export interface JwtMountConfig {
   oidc_discovery_url?: string;
   bound_issuer?: string;
   jwks_url?: string;
+  /** Used when a login names no role. */
+  default_role?: string;
 }
 
 /** Algorithms accepted for `role_type: "jwt"` when `jwt_supported_algs` is unset. */
@@ -39,35 +28,6 @@ const JWT_ROLE_ALGS = ['RS256', 'RS384', 'RS512', 'ES256', 'ES384', 'ES512', 'PS
 const CLAIM_DEFAULT_LEEWAY = 150;
 const CLOCK_SKEW_DEFAULT_LEEWAY = 60;
 
-/** A stored role with its durations already parsed to seconds. */
-interface StoredRole extends JwtRole {
-  ttlSeconds: number;
-  maxTtlSeconds: number;
-}
-
-function duration(value: unknown, field: string): number {
-  try {
-    return parseDurationSeconds(value);
-  } catch (err) {
-    if (err instanceof DurationError) throw new Error(`invalid ${field}: ${err.message}`);
-    throw err;
-  }
-}
-
-/** Checks a role as Vault does when it is written; throws on an invalid one. */
-export function validateRole(role: JwtRole): StoredRole {
-  if (!role || typeof role !== 'object') throw new Error('role must be an object');
-  if (typeof role.user_claim !== 'string' || role.user_claim === '') throw new Error('a user claim must be defined on the role');
-  if (role.role_type !== undefined && role.role_type !== 'jwt' && role.role_type !== 'oidc') throw new Error(`invalid role_type "${String(role.role_type)}"`);
-  if (role.token_type !== undefined && role.token_type !== 'service' && role.token_type !== 'batch') throw new Error(`invalid token_type "${String(role.token_type)}"`);
-  const ttlSeconds = duration(role.token_ttl, 'token_ttl');
-  const maxTtlSeconds = duration(role.token_max_ttl, 'token_max_ttl');
-  if (maxTtlSeconds > 0 && ttlSeconds > maxTtlSeconds) throw new Error('token ttl should not be greater than token max ttl');
-  const audiences = role.bound_audiences as unknown;
-  const bound_audiences = typeof audiences === 'string' ? [audiences] : Array.isArray(audiences) ? audiences.map(String) : [];
-  return { ...structuredClone(role), bound_audiences, ttlSeconds, maxTtlSeconds };
-}
-
 /** 0 → default, negative → disabled (0), else the value (seconds). */
 function leeway(value: number | undefined, fallback: number): number {
   const v = value ?? 0;
@@ -75,53 +35,46 @@ function leeway(value: number | undefined, fallback: number): number {
   return v === 0 ? fallback : v;
 }
 
-/** A claim by name, or by JSON pointer when the name starts with "/". */
-function getClaim(claims: Record<string, unknown>, name: string): unknown {
-  if (!name.startsWith('/')) return claims[name];
-  let current: unknown = claims;
-  for (const raw of name.slice(1).split('/')) {
-    const key = raw.replace(/~1/g, '/').replace(/~0/g, '~');
-    if (current === null || typeof current !== 'object') return undefined;
-    current = (current as Record<string, unknown>)[key];
-  }
-  return current;
-}
-
-/** string/bool/number → one-element list; list → itself; anything else → undefined. */
-function normalizeList(value: unknown): unknown[] | undefined {
-  if (Array.isArray(value)) return value;
-  if (typeof value === 'string' || typeof value === 'boolean' || typeof value === 'number') return [value];
-  return undefined;
-}
-
 const numericClaim = (claims: Record<string, unknown>, name: string): number => {
   const v = claims[name];
   return typeof v === 'number' && Number.isFinite(v) ? v : 0;
 };
 
-export class JwtBackend implements Backend {
-  readonly type = 'jwt';
-  readonly routes: readonly Route[];
-  private readonly roles = new Map<string, StoredRole>();
-  private readonly keys: KeySource;
+/** ClaimError → 400 with `prefix` + its message; anything else is rethrown. */
+export function claimFailure(err: unknown, prefix = ''): never {
+  if (err instanceof ClaimError) throw badRequest(`${prefix}${err.message}`);
+  throw err;
+}
+
+export class JwtBackend<R extends JwtRole = JwtRole> implements Backend {
+  readonly type: string = 'jwt';
+  /** Subclasses add their routes in their constructor. */
+  readonly routes: Route[];
+  protected readonly roles = new Map<string, StoredRole<R>>();
+  protected readonly keys: KeySource;
 
   /** `name` is the mount path below auth/, e.g. "jwt". */
   constructor(
     readonly name: string,
     readonly config: JwtMountConfig,
-    private readonly tokens: TokenStore,
+    protected readonly tokens: TokenStore,
   ) {
     this.keys = new KeySource(config);
     this.routes = [{ pattern: 'login', unauthenticated: true, handlers: { update: (req) => this.login(req) } }];
   }
 
-  setRole(name: string, role: JwtRole): void {
+  setRole(name: string, role: R): void {
     if (typeof name !== 'string' || name.trim() === '') throw new Error('role name must not be empty');
     this.roles.set(name.toLowerCase(), validateRole(role));
   }
 
+  /** The role named in the request, else the mount's default_role; "" when neither. */
+  protected roleNameFrom(req: VaultRequest): string {
+    return (stringField(req.data, 'role') || this.config.default_role || '').toLowerCase();
+  }
+
   private async login(req: VaultRequest): Promise<VaultResponse> {
-    const roleName = stringField(req.data, 'role').toLowerCase();
+    const roleName = this.roleNameFrom(req);
     if (roleName === '') throw badRequest('missing role');
     const role = this.roles.get(roleName);
     if (!role) throw badRequest(`role "${roleName}" could not be found`);
@@ -132,40 +85,18 @@ export class JwtBackend implements Backend {
 
     const claims = await this.verifySignature(jwt);
     await this.validateClaims(claims, role);
-
-    // Identity: the user claim names the entity alias; claim_mappings become token metadata.
-    const user = getClaim(claims, role.user_claim);
-    if (user === undefined || user === null) throw badRequest(`claim "${role.user_claim}" not found in token`);
-    if (typeof user !== 'string') throw badRequest(`claim "${role.user_claim}" could not be converted to string`);
-    const metadata: Record<string, string> = {};
-    for (const [source, target] of Object.entries(role.claim_mappings ?? {})) {
-      const value = getClaim(claims, source);
-      if (value === undefined || value === null) continue;
-      if (typeof value !== 'string') throw badRequest(`error converting claim '${source}' to string`);
-      metadata[target] = value;
+    let identity: Identity;
+    try {
+      identity = createIdentity(claims, role);
+    } catch (err) {
+      claimFailure(err);
     }
-    const groups = this.groups(claims, role);
-
-    const type = role.token_type ?? 'service';
-    const entry = this.tokens.create({
-      namespace: req.namespace,
-      type,
-      policies: role.token_policies ?? [],
-      meta: { ...metadata, role: roleName },
-      displayName: `${this.name.replace(/\//g, '-')}-${user}`,
-      path: `auth/${this.name}/login`,
-      entityId: stableUuid(`entity\u0000${req.namespace}\u0000${this.name}\u0000${user}`),
-      groups,
-      ttl: role.ttlSeconds,
-      maxTtl: role.maxTtlSeconds,
-      // Renewal re-applies the role's current TTLs (the JWT is not validated again).
-      renewLimits: () => {
-        const current = this.roles.get(roleName);
-        if (!current) throw new VaultError(500, `role ${roleName} does not exist during renewal`);
-        return { ttl: current.ttlSeconds, maxTtl: current.maxTtlSeconds };
-      },
-    });
-    return envelope({ auth: TokenStore.authBlock(entry, entry.creationTtl) });
+    return issueLoginToken(
+      this.tokens,
+      req,
+      { mount: this.name, path: `auth/${this.name}/login`, roleName, role, currentRole: () => this.roles.get(roleName) },
+      identity,
+    );
   }
 
   private async verifySignature(jwt: string): Promise<Record<string, unknown>> {
@@ -182,7 +113,7 @@ export class JwtBackend implements Backend {
   }
 
   /** Time, issuer, subject, audience and bound-claim checks, in the order the plugin makes them. */
-  private async validateClaims(claims: Record<string, unknown>, role: StoredRole): Promise<void> {
+  private async validateClaims(claims: Record<string, unknown>, role: StoredRole<R>): Promise<void> {
     const iat = numericClaim(claims, 'iat');
     let exp = numericClaim(claims, 'exp');
     let nbf = numericClaim(claims, 'nbf');
@@ -193,7 +124,7 @@ export class JwtBackend implements Backend {
 
     const aud = claims.aud;
     const audiences = typeof aud === 'string' ? [aud] : Array.isArray(aud) ? aud.filter((a): a is string => typeof a === 'string') : [];
-    const bound = role.bound_audiences ?? [];
+    const bound = role.bound_audiences;
     if (audiences.length > 0 && bound.length === 0) throw badRequest('audience claim found in JWT but no audiences bound to the role');
 
     const expectedIssuer = this.config.bound_issuer || (await this.keys.discoveredIssuer());
@@ -210,29 +141,10 @@ export class JwtBackend implements Backend {
       throw badRequest('error validating claims: aud claim does not match any bound audience');
     }
 
-    for (const [name, expected] of Object.entries(role.bound_claims ?? {})) {
-      const actual = getClaim(claims, name);
-      if (actual === undefined || actual === null) throw badRequest(`error validating claims: claim "${name}" is missing`);
-      const actualValues = normalizeList(actual);
-      if (!actualValues) throw badRequest(`error validating claims: received claim is not a string, bool, int or list: ${JSON.stringify(actual)}`);
-      const expectedValues = normalizeList(expected) ?? [];
-      if (!expectedValues.some((e) => actualValues.some((a) => a === e))) {
-        throw badRequest(`error validating claims: claim "${name}" does not match any associated bound claim values`);
-      }
+    try {
+      checkBoundClaims(claims, role);
+    } catch (err) {
+      claimFailure(err, 'error validating claims: ');
     }
-  }
-
-  private groups(claims: Record<string, unknown>, role: StoredRole): string[] {
-    if (!role.groups_claim) return [];
-    const raw = getClaim(claims, role.groups_claim);
-    if (raw === undefined || raw === null) throw badRequest(`failed to fetch groups: "${role.groups_claim}" claim not found in token`);
-    const list = normalizeList(raw);
-    if (!list) throw badRequest(`"${role.groups_claim}" claim could not be converted to string list`);
-    const groups: string[] = [];
-    for (const g of list) {
-      if (typeof g !== 'string') throw badRequest(`value ${JSON.stringify(g)} in groups claim could not be parsed as string`);
-      if (g !== '') groups.push(g);
-    }
-    return groups;
   }
 }

@@ -14,6 +14,8 @@ export interface NodeState {
   clusterName: string;
   clusterId: string;
   enterprise: boolean;
+  /** Added to the reported time (server_time_utc; the server adds it to Date headers too). */
+  clockSkewSeconds: number;
 }
 
 /** Default status codes of sys/health and the query parameter that overrides each. */
@@ -82,7 +84,7 @@ export class SysBackend implements Backend {
       performance_standby: n.performanceStandby,
       replication_performance_mode: 'disabled',
       replication_dr_mode: 'disabled',
-      server_time_utc: Math.floor(Date.now() / 1000),
+      server_time_utc: Math.floor(Date.now() / 1000 + n.clockSkewSeconds),
       version: n.version,
       enterprise: n.enterprise,
       echo_duration_ms: 0,
