@@ -33,9 +33,10 @@ Examples:
 export async function runLogin(options: LoginOptions, deps: Deps): Promise<number> {
   const profile = await loadProfile(deps.paths.config, options.profile, deps.env);
   const { login } = await import('../session/login.ts');
-  const session = await login(profile, { deviceCode: options.deviceCode, noBrowser: options.noBrowser, timeoutMs: LOGIN_TIMEOUT_MS }, deps);
-  const who = session.oidc.email ?? session.oidc.subject ?? 'unknown';
+  const { session, reused } = await login(profile, { deviceCode: options.deviceCode, noBrowser: options.noBrowser, timeoutMs: LOGIN_TIMEOUT_MS }, deps);
+  const who = session.oidc.email ?? session.oidc.subject ?? 'you (through Vault\'s OIDC method)';
   const minutes = Math.round((session.vault.expiresAt * 1000 - deps.clock.now()) / 60000);
+  if (reused) deps.io.info('Another tng login for this profile finished while this one waited; using its session.');
   deps.io.info(`Logged in as ${who} (profile "${profile.name}"); Vault token valid for ${minutes} min, kept in the keychain.`);
   return 0;
 }

@@ -1,10 +1,12 @@
 import type { Profile } from '../config/profile.ts';
 import type { Deps } from '../deps.ts';
-import { TngError, describe, isTngError, noSessionError } from '../errors.ts';
+import { TngError, describe, isTngError, noSessionError, usageError } from '../errors.ts';
 import { itemKey } from '../keychain/store.ts';
 import { authCodeLogin, deviceCodeLogin, discover, refreshLogin, type OidcTokens } from '../oidc/client.ts';
 import { VaultClient, type VaultAuth } from '../vault/client.ts';
-import { identityFromClaims, loadSession, saveSession, type Session } from './session.ts';
+import { withLock } from '../state/lock.ts';
+import { vaultOidcLogin } from './vault-oidc.ts';
+import { identityFromClaims, loadSession, saveSession, sessionIsLive, type Session } from './session.ts';
 
 export interface LoginOptions {
   deviceCode: boolean;
@@ -13,7 +15,13 @@ export interface LoginOptions {
   timeoutMs: number;
 }
 
-export type LoginDeps = Pick<Deps, 'env' | 'io' | 'clock' | 'signal' | 'keychain' | 'fetch' | 'browser'>;
+export type LoginDeps = Pick<Deps, 'env' | 'io' | 'clock' | 'signal' | 'keychain' | 'fetch' | 'browser' | 'paths'>;
+
+export interface LoginResult {
+  session: Session;
+  /** True when a concurrent login made the session while this one waited for the lock. */
+  reused: boolean;
+}
 
 /** Over SSH with no display and no $BROWSER, a browser on this machine is of no use to the person. */
 export function prefersDeviceCode(env: NodeJS.ProcessEnv): boolean {
@@ -82,7 +90,7 @@ async function obtainIdentity(profile: Profile, options: LoginOptions, deps: Log
   return tokens;
 }
 
-function sessionFrom(profile: Profile, auth: VaultAuth, tokens: OidcTokens, nowMs: number): Session {
+function sessionFrom(profile: Profile, auth: VaultAuth, identity: Session['oidc'], nowMs: number): Session {
   return {
     version: 1,
     profile: profile.name,
@@ -99,29 +107,52 @@ function sessionFrom(profile: Profile, auth: VaultAuth, tokens: OidcTokens, nowM
       method: profile.vaultAuth,
       mount: profile.vaultAuthMount,
     },
-    oidc: identityFromClaims(tokens.claims),
+    oidc: identity,
   };
 }
 
 /**
  * `tng login`: always a new session. The previous session stays stored until the new one is, and its
  * Vault token is revoked only afterwards, so a failed login never destroys a still-valid session.
+ * Logins for one profile run one at a time under a lock in the state dir; one that waited and finds a
+ * session made after it started reuses that session (a second refresh would spend the rotated token).
  */
-export async function login(profile: Profile, options: LoginOptions, deps: LoginDeps): Promise<Session> {
-  const store = await deps.keychain();
-  const previous = await loadSession(store, profile.name);
-  const tokens = await obtainIdentity(profile, options, deps);
+export async function login(profile: Profile, options: LoginOptions, deps: LoginDeps): Promise<LoginResult> {
+  const startedAt = deps.clock.now();
+  const lock = { timeoutMs: options.timeoutMs + 60_000, signal: deps.signal };
+  return withLock(deps.paths.state, `login-${profile.name}`, lock, async () => {
+    const store = await deps.keychain();
+    const previous = await loadSession(store, profile.name);
+    if (previous !== undefined && previous.createdAt >= startedAt && sessionIsLive(previous, deps.clock.now())) {
+      return { session: previous, reused: true };
+    }
+    const fetch = await deps.fetch({ cacertPath: profile.vaultCacert });
+    const vault = new VaultClient({ addr: profile.vaultAddr, namespace: profile.vaultNamespace, fetch });
+    const session =
+      profile.vaultAuth === 'oidc'
+        ? await vaultOidcSession(profile, options, deps, vault)
+        : await jwtSession(profile, options, deps, vault);
+    await saveSession(store, session);
+    if (previous !== undefined && previous.vault.token !== session.vault.token) {
+      await revokePrevious(previous, deps, fetch);
+    }
+    return { session, reused: false };
+  });
+}
 
-  const fetch = await deps.fetch({ cacertPath: profile.vaultCacert });
-  const vault = new VaultClient({ addr: profile.vaultAddr, namespace: profile.vaultNamespace, fetch });
-  const auth = await vault.jwtLogin(profile.vaultAuthMount, profile.vaultRole, tokens.idToken);
-  const session = sessionFrom(profile, auth, tokens, deps.clock.now());
-  await saveSession(store, session);
-
-  if (previous !== undefined && previous.vault.token !== session.vault.token) {
-    await revokePrevious(previous, deps, fetch);
+async function vaultOidcSession(profile: Profile, options: LoginOptions, deps: LoginDeps, vault: VaultClient): Promise<Session> {
+  if (options.deviceCode) {
+    throw usageError('login.device-code-oidc', 'The device-code login is not available with vault_auth = "oidc" (Vault does the OIDC login itself).', 'Log in through the browser, or use vault_auth = "jwt".');
   }
-  return session;
+  const auth = await vaultOidcLogin(profile, options, deps, vault);
+  const unknown: Session['oidc'] = { issuer: profile.issuer, subject: null, email: null, groups: null, expiresAt: null };
+  return sessionFrom(profile, auth, unknown, deps.clock.now());
+}
+
+async function jwtSession(profile: Profile, options: LoginOptions, deps: LoginDeps, vault: VaultClient): Promise<Session> {
+  const tokens = await obtainIdentity(profile, options, deps);
+  const auth = await vault.jwtLogin(profile.vaultAuthMount, profile.vaultRole, tokens.idToken);
+  return sessionFrom(profile, auth, identityFromClaims(tokens.claims), deps.clock.now());
 }
 
 async function revokePrevious(previous: Session, deps: LoginDeps, fetch: Awaited<ReturnType<LoginDeps['fetch']>>): Promise<void> {

@@ -1,0 +1,82 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, readdir, utimes, writeFile } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { TngError } from '../../../src/errors.ts';
+import { withLock } from '../../../src/state/lock.ts';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function deadPid(): Promise<number> {
+  const child = spawn(process.execPath, ['-e', '0']);
+  await new Promise((r) => child.on('close', r));
+  return child.pid as number;
+}
+
+describe('withLock', () => {
+  it('runs holders one at a time and removes the lock afterwards', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tng-lock-'));
+    const events: string[] = [];
+    const holder = (name: string) =>
+      withLock(dir, 'x', { timeoutMs: 5000 }, async () => {
+        events.push(`${name}+`);
+        await sleep(60);
+        events.push(`${name}-`);
+        return name;
+      });
+    const results = await Promise.all([holder('a'), holder('b'), holder('c')]);
+    assert.deepEqual(results, ['a', 'b', 'c']);
+    for (let i = 0; i < events.length; i += 2) assert.equal(events[i]?.slice(0, 1), events[i + 1]?.slice(0, 1), events.join(' '));
+    assert.deepEqual(await readdir(join(dir, 'locks')), []);
+  });
+
+  it('recovers a lock whose holder died, and one that is garbled and old', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tng-lock-'));
+    await mkdir(join(dir, 'locks'));
+    const path = join(dir, 'locks', 'x.lock');
+    await writeFile(path, JSON.stringify({ pid: await deadPid(), host: hostname(), token: 't', since: Date.now() }));
+    assert.equal(await withLock(dir, 'x', { timeoutMs: 2000 }, async () => 'ok'), 'ok');
+
+    await writeFile(path, '{"pid":');
+    const old = new Date(Date.now() - 10_000);
+    await utimes(path, old, old);
+    assert.equal(await withLock(dir, 'x', { timeoutMs: 2000 }, async () => 'ok'), 'ok');
+  });
+
+  it('treats a very old lock as stale even if its PID is alive (PID reuse)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tng-lock-'));
+    await mkdir(join(dir, 'locks'));
+    await writeFile(join(dir, 'locks', 'x.lock'), JSON.stringify({ pid: process.pid, host: hostname(), token: 't', since: Date.now() - 3_600_000 }));
+    assert.equal(await withLock(dir, 'x', { timeoutMs: 2000 }, async () => 'ok'), 'ok');
+  });
+
+  it('gives up after the timeout with exit 6 while a live holder keeps it, leaving its lock alone', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tng-lock-'));
+    await mkdir(join(dir, 'locks'));
+    const held = JSON.stringify({ pid: process.pid, host: hostname(), token: 'live', since: Date.now() });
+    await writeFile(join(dir, 'locks', 'x.lock'), held);
+    await assert.rejects(withLock(dir, 'x', { timeoutMs: 200 }, async () => 'never'), (error: unknown) => error instanceof TngError && error.exitCode === 6);
+    assert.equal(await readFile(join(dir, 'locks', 'x.lock'), 'utf8'), held);
+  });
+
+  it('stops waiting on abort (exit 130) and releases after a throwing holder', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tng-lock-'));
+    const controller = new AbortController();
+    const holding = withLock(dir, 'x', { timeoutMs: 5000 }, () => sleep(300));
+    const waiting = withLock(dir, 'x', { timeoutMs: 5000, signal: controller.signal }, async () => 'never');
+    setTimeout(() => controller.abort(), 50);
+    await assert.rejects(waiting, (error: unknown) => error instanceof TngError && error.exitCode === 130);
+    await holding;
+    await assert.rejects(withLock(dir, 'x', { timeoutMs: 1000 }, async () => Promise.reject(new Error('boom'))), /boom/);
+    assert.deepEqual(await readdir(join(dir, 'locks')), []);
+  });
+
+  it('a state dir that cannot be created is a clear error', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tng-lock-'));
+    const notADir = join(dir, 'file');
+    await writeFile(notADir, '');
+    await assert.rejects(withLock(notADir, 'x', { timeoutMs: 100 }, async () => 1), (error: unknown) => error instanceof TngError && /Cannot write to the state dir .*ENOTDIR/.test(error.message));
+  });
+});
