@@ -35,7 +35,7 @@ export function createDeps(env: NodeJS.ProcessEnv, signal: AbortSignal, io: IO =
       keychain ??= import('./keychain/os.ts').then(({ createOsKeychain }) => createOsKeychain({ env }));
       return keychain;
     },
-    fetch: async (options) => (await import('./net/http.ts')).createFetch(options),
+    fetch: async (options) => (await import('./net/http.ts')).createFetch({ ...options, env }),
     browser: async () => (await import('./platform/browser.ts')).createBrowser(env),
   };
 }

@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { rootCertificates } from 'node:tls';
-import { Agent, fetch as undiciFetch, type Dispatcher } from 'undici';
+import { Agent, Dispatcher, EnvHttpProxyAgent, fetch as undiciFetch } from 'undici';
 import { TngError, describe, usageError } from '../errors.ts';
+import { isLoopbackHost } from './url.ts';
 
 /** The fetch every network call of tng goes through (the issuer, Vault): one trust store, one timeout. */
 export type Fetch = (input: string | URL, init?: RequestInit) => Promise<Response>;
@@ -11,6 +12,50 @@ export interface HttpOptions {
   cacertPath?: string;
   /** Per-request time limit, milliseconds. */
   timeoutMs?: number;
+  /** Where HTTPS_PROXY / HTTP_PROXY / NO_PROXY are read from. */
+  env?: NodeJS.ProcessEnv;
+}
+
+/** The proxy settings of an environment, lower-case names first as curl reads them. */
+export function proxySettings(env: NodeJS.ProcessEnv): { httpProxy?: string; httpsProxy?: string; noProxy?: string } {
+  const pick = (name: string) => env[name.toLowerCase()] || env[name.toUpperCase()] || undefined;
+  const httpProxy = pick('http_proxy');
+  return { httpProxy, httpsProxy: pick('https_proxy') ?? httpProxy, noProxy: pick('no_proxy') };
+}
+
+/** Sends loopback destinations straight to their socket and everything else through the proxy rules. */
+class LoopbackBypass extends Dispatcher {
+  constructor(
+    private readonly direct: Dispatcher,
+    private readonly viaProxy: Dispatcher,
+  ) {
+    super();
+  }
+
+  override dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+    const host = new URL(String(options.origin)).hostname;
+    return (isLoopbackHost(host) ? this.direct : this.viaProxy).dispatch(options, handler);
+  }
+
+  override close(): Promise<void>;
+  override close(callback: () => void): void;
+  override close(callback?: () => void): Promise<void> | void {
+    const done = Promise.all([this.direct.close(), this.viaProxy.close()]).then(() => undefined);
+    if (callback) void done.then(callback);
+    else return done;
+  }
+
+  override destroy(): Promise<void>;
+  override destroy(error: Error | null): Promise<void>;
+  override destroy(callback: () => void): void;
+  override destroy(error: Error | null, callback: () => void): void;
+  override destroy(errorOrCallback?: Error | null | (() => void), callback?: () => void): Promise<void> | void {
+    const error = typeof errorOrCallback === 'function' ? null : (errorOrCallback ?? null);
+    const cb = typeof errorOrCallback === 'function' ? errorOrCallback : callback;
+    const done = Promise.all([this.direct.destroy(error), this.viaProxy.destroy(error)]).then(() => undefined);
+    if (cb) void done.then(cb);
+    else return done;
+  }
 }
 
 export const DEFAULT_TIMEOUT_MS = 15_000;
@@ -27,11 +72,14 @@ export async function createFetch(options: HttpOptions = {}): Promise<Fetch> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const ca = options.cacertPath ? [...rootCertificates, await loadCa(options.cacertPath)] : undefined;
   // TLS verification is never switched off: extra trust is added with vault_cacert instead.
-  const dispatcher: Dispatcher = new Agent({
-    connect: { ca, rejectUnauthorized: true, timeout: timeoutMs },
-    headersTimeout: timeoutMs,
-    bodyTimeout: timeoutMs,
-  });
+  const tls = { ca, rejectUnauthorized: true, timeout: timeoutMs };
+  const agentOptions = { connect: tls, headersTimeout: timeoutMs, bodyTimeout: timeoutMs };
+  const direct = new Agent(agentOptions);
+  const proxies = proxySettings(options.env ?? {});
+  const dispatcher: Dispatcher =
+    proxies.httpProxy || proxies.httpsProxy
+      ? new LoopbackBypass(direct, new EnvHttpProxyAgent({ ...agentOptions, httpProxy: proxies.httpProxy ?? '', httpsProxy: proxies.httpsProxy ?? '', noProxy: proxies.noProxy ?? '', requestTls: tls, proxyTls: tls }))
+      : direct;
   return async (input, init = {}) => {
     const timeout = AbortSignal.timeout(timeoutMs);
     const signal = init.signal ? AbortSignal.any([init.signal, timeout]) : timeout;
