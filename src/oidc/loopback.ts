@@ -1,7 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { TngError } from '../errors.ts';
+import { TngError, describe } from '../errors.ts';
 
 export interface LoopbackOptions {
   /** Fixed port (`redirect_port`); a random free port when undefined. */
@@ -10,8 +10,10 @@ export interface LoopbackOptions {
   expectedState: string;
   timeoutMs: number;
   signal?: AbortSignal;
-  /** Host the listener binds to and the redirect URI names. */
-  host?: string;
+  /** Addresses to listen on (default 127.0.0.1 only); `localhost` redirects need both 127.0.0.1 and ::1. */
+  hosts?: string[];
+  /** The host the redirect URI names (default: the first of `hosts`). */
+  redirectHost?: string;
   path?: string;
 }
 
@@ -21,6 +23,16 @@ export interface LoopbackListener {
   /** Resolves with the full callback URL of the one accepted request. */
   callback: Promise<URL>;
   close(): void;
+}
+
+function listen(server: Server, host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host, port, exclusive: true }, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
 }
 
 function sameState(a: string, b: string): boolean {
@@ -47,8 +59,9 @@ function page(res: ServerResponse, status: number, title: string, text: string):
  * path or method, or from a page (an `Origin` header) are refused and do not end the wait.
  */
 export async function startLoopbackListener(options: LoopbackOptions): Promise<LoopbackListener> {
-  const host = options.host ?? '127.0.0.1';
+  const hosts = options.hosts ?? ['127.0.0.1'];
   const path = options.path ?? '/callback';
+  let redirectUri = '';
   let settle!: { resolve: (url: URL) => void; reject: (error: unknown) => void };
   const callback = new Promise<URL>((resolve, reject) => {
     settle = { resolve, reject };
@@ -56,7 +69,7 @@ export async function startLoopbackListener(options: LoopbackOptions): Promise<L
   callback.catch(() => undefined);
 
   let done = false;
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
     if (done) {
       page(res, 410, 'Login already completed', 'This login has already been used. Return to the terminal.');
       return;
@@ -87,7 +100,8 @@ export async function startLoopbackListener(options: LoopbackOptions): Promise<L
     }
     finish();
     settle.resolve(url);
-  });
+  };
+  const servers: Server[] = [];
 
   const timer = setTimeout(() => {
     finish();
@@ -109,23 +123,32 @@ export async function startLoopbackListener(options: LoopbackOptions): Promise<L
     done = true;
     clearTimeout(timer);
     options.signal?.removeEventListener('abort', onAbort);
-    server.close();
-    server.closeAllConnections();
+    for (const server of servers) {
+      server.close();
+      server.closeAllConnections();
+    }
   }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (error: NodeJS.ErrnoException) => {
+  let port = options.port ?? 0;
+  for (const [index, host] of hosts.entries()) {
+    const server = createServer(handle);
+    try {
+      await listen(server, host, port);
+    } catch (error) {
+      // A machine without IPv6 still serves the login on 127.0.0.1.
+      const code = (error as NodeJS.ErrnoException).code;
+      if (index > 0 && (code === 'EADDRNOTAVAIL' || code === 'EAFNOSUPPORT')) continue;
       clearTimeout(timer);
-      reject(
-        new TngError('usage', 'login.port-busy', `Cannot listen on ${host}:${options.port ?? 0} for the login callback (${error.code ?? error.message}).`, {
-          hint: 'Free that port or change redirect_port in the profile (or remove it to use a random port).',
-          cause: error,
-        }),
-      );
-    });
-    server.listen({ host, port: options.port ?? 0, exclusive: true }, () => resolve());
-  });
-  const port = (server.address() as AddressInfo).port;
-  const redirectUri = `http://${host.includes(':') ? `[${host}]` : host}:${port}${path}`;
+      finish();
+      throw new TngError('usage', 'login.port-busy', `Cannot listen on ${host}:${port} for the login callback (${code ?? describe(error)}).`, {
+        hint: 'Free that port or change redirect_port in the profile (or remove it to use a random port).',
+        cause: error,
+      });
+    }
+    servers.push(server);
+    port = (server.address() as AddressInfo).port;
+  }
+  const redirectHost = options.redirectHost ?? (hosts[0] as string);
+  redirectUri = `http://${redirectHost.includes(':') ? `[${redirectHost}]` : redirectHost}:${port}${path}`;
   return { redirectUri, callback, close: finish };
 }

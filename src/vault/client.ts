@@ -205,6 +205,28 @@ export class VaultClient {
     }
   }
 
+  /** Vault's OIDC method, step 1: the provider URL Vault wants the browser to visit ("" if the redirect is not allowed). */
+  async oidcAuthUrl(mount: string, role: string, redirectUri: string, clientNonce: string): Promise<string> {
+    try {
+      const response = await this.vault.write(`auth/${mount}/oidc/auth_url`, { role, redirect_uri: redirectUri, client_nonce: clientNonce });
+      const url = (response?.data as { auth_url?: unknown } | undefined)?.auth_url;
+      return typeof url === 'string' ? url : '';
+    } catch (error) {
+      this.fail(error, 'login', `auth/${mount}/oidc/auth_url`);
+    }
+  }
+
+  /** Vault's OIDC method, step 2: Vault redeems the code with the provider and answers like a login. */
+  async oidcCallback(mount: string, params: { state: string; code: string; clientNonce: string }): Promise<VaultAuth> {
+    const query = new URLSearchParams({ state: params.state, code: params.code, client_nonce: params.clientNonce, id_token: '' });
+    try {
+      const response = await this.vault.request({ path: `/auth/${mount}/oidc/callback?${query}`, method: 'GET' });
+      return response.auth as VaultAuth;
+    } catch (error) {
+      this.fail(error, 'login', `auth/${mount}/oidc/callback`);
+    }
+  }
+
   /** sys/health, whatever its status code (sealed and standby are answers, not failures). */
   async health(): Promise<VaultHealth> {
     const url = `${this.addr}/v1/sys/health?standbyok=false&perfstandbyok=false`;
