@@ -1,13 +1,19 @@
 /**
  * The whole local sandbox: a Dex-shaped OIDC provider and a Vault emulator wired together the way an
- * organisation's would be (Vault's JWT auth method trusts the provider's keys). Used by the tests and
- * `npm run demo`; `node --import tsx test/sandbox/index.ts` starts it for manual use.
+ * organisation's would be — Vault's JWT auth method trusts the provider's keys, and Vault's OIDC auth
+ * method is a confidential client of the provider. Used by the tests and `npm run demo`;
+ * `node --import tsx test/sandbox/index.ts` starts it for manual use.
  */
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { startOidcSandbox, type OidcSandbox, type OidcSandboxOptions } from './oidc.ts';
-import { startVaultSandbox, type JwtRole, type VaultSandbox } from './vault/index.ts';
+import { startVaultSandbox, type JwtRole, type OidcRole, type VaultSandbox, type VaultSandboxOptions } from './vault/index.ts';
 
 export const CLIENT_ID = 'tng';
 export const ROLE = 'engineer';
+/** Vault's own client at the provider, for Vault's OIDC auth method. */
+export const VAULT_CLIENT_ID = 'vault';
+const VAULT_CLIENT_SECRET = 'sandbox-vault-client-secret';
 
 /** The Vault role an organisation would configure for tng's Dex client. */
 export const ENGINEER_ROLE: JwtRole = {
@@ -20,31 +26,78 @@ export const ENGINEER_ROLE: JwtRole = {
   token_max_ttl: '1h',
 };
 
+/** The same role for Vault's OIDC method, allowing the Vault CLI's callback (any port on localhost). */
+export const ENGINEER_OIDC_ROLE: OidcRole = {
+  role_type: 'oidc',
+  bound_audiences: [VAULT_CLIENT_ID],
+  allowed_redirect_uris: ['http://localhost:8250/oidc/callback'],
+  oidc_scopes: ['email', 'groups', 'profile'],
+  user_claim: 'email',
+  groups_claim: 'groups',
+  token_policies: ['engineer'],
+  token_ttl: '15m',
+};
+
 export interface Sandbox {
   issuer: string;
   vaultAddr: string;
+  /** The callback port registered at the provider for Vault's OIDC method (redirect_port for tng). */
+  vaultOidcPort: number;
   oidc: OidcSandbox;
   vault: VaultSandbox;
   close(): Promise<void>;
 }
 
-export async function startSandbox(options: { oidc?: OidcSandboxOptions } = {}): Promise<Sandbox> {
-  const oidc = await startOidcSandbox(options.oidc);
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** Vault's JWT auth method bound to the provider, as in the Terraform template. */
+export function jwtMount(issuer: string): NonNullable<VaultSandboxOptions['jwt']> {
+  return {
+    mount: 'jwt',
+    oidc_discovery_url: issuer,
+    bound_issuer: issuer,
+    roles: {
+      [ROLE]: ENGINEER_ROLE,
+      // Bound to another client: an ID token minted for tng is refused (audience mismatch).
+      'other-audience': { ...ENGINEER_ROLE, bound_audiences: ['some-other-client'] },
+    },
+  };
+}
+
+export async function startSandbox(options: { oidc?: OidcSandboxOptions; vault?: Pick<VaultSandboxOptions, 'tls' | 'publicHost'> } = {}): Promise<Sandbox> {
+  const vaultOidcPort = await freePort();
+  // Device-code polls every second instead of Dex's five, so tests and the demo stay quick.
+  const oidc = await startOidcSandbox({
+    deviceIntervalSeconds: 1,
+    ...options.oidc,
+    extraClients: [
+      // Dex matches a confidential client's redirect URIs exactly, port included.
+      { client_id: VAULT_CLIENT_ID, client_secret: VAULT_CLIENT_SECRET, redirect_uris: [`http://localhost:${vaultOidcPort}/oidc/callback`] },
+      ...(options.oidc?.extraClients ?? []),
+    ],
+  });
   const vault = await startVaultSandbox({
-    jwt: {
-      mount: 'jwt',
+    ...options.vault,
+    jwt: jwtMount(oidc.issuer),
+    oidc: {
+      mount: 'oidc',
       oidc_discovery_url: oidc.issuer,
+      oidc_client_id: VAULT_CLIENT_ID,
+      oidc_client_secret: VAULT_CLIENT_SECRET,
       bound_issuer: oidc.issuer,
-      roles: {
-        [ROLE]: ENGINEER_ROLE,
-        // Bound to another client: an ID token minted for tng is refused (audience mismatch).
-        'other-audience': { ...ENGINEER_ROLE, bound_audiences: ['some-other-client'] },
-      },
+      roles: { [ROLE]: ENGINEER_OIDC_ROLE },
     },
   });
   return {
     issuer: oidc.issuer,
     vaultAddr: vault.addr,
+    vaultOidcPort,
     oidc,
     vault,
     close: async () => {
@@ -57,6 +110,7 @@ const isMain = process.argv[1] !== undefined && import.meta.url === new URL(`fil
 if (isMain) {
   const sandbox = await startSandbox();
   process.stdout.write(`issuer     ${sandbox.issuer}\nvault_addr ${sandbox.vaultAddr}\nclient_id  ${CLIENT_ID}\nvault_role ${ROLE}\n`);
+  process.stdout.write(`Vault's OIDC method: vault_auth = "oidc", redirect_port = ${sandbox.vaultOidcPort}\n`);
   process.stdout.write('Users: alice@example.com / password, bob@example.com / password. Ctrl-C to stop.\n');
   process.on('SIGINT', () => void sandbox.close().then(() => process.exit(0)));
 }

@@ -1,0 +1,69 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { jwtMount, startSandbox, type Sandbox } from '../sandbox/index.ts';
+import { startProxySandbox } from '../sandbox/proxy.ts';
+import { createTestPki, type TestPki } from '../sandbox/tls.ts';
+import { startVaultSandbox, type VaultSandbox } from '../sandbox/vault/index.ts';
+import { createWorld, initProfile, login, whoamiJson } from './harness.ts';
+
+let sandbox: Sandbox;
+let pki: TestPki;
+let httpsVault: VaultSandbox;
+before(async () => {
+  sandbox = await startSandbox();
+  pki = await createTestPki({ names: ['vault.sandbox.test', 'localhost', '127.0.0.1'] });
+  // A Vault served over HTTPS under a name only the sandbox proxy can resolve.
+  httpsVault = await startVaultSandbox({ tls: { certPem: pki.certPem, keyPem: pki.keyPem }, publicHost: 'vault.sandbox.test', jwt: jwtMount(sandbox.issuer) });
+});
+after(async () => {
+  await httpsVault.close();
+  await sandbox.close();
+  await pki.remove();
+});
+
+describe('proxies', () => {
+  it('sends Vault through HTTPS_PROXY (CONNECT, TLS end to end) and the loopback issuer straight', async () => {
+    const proxy = await startProxySandbox({ hosts: { 'vault.sandbox.test': `127.0.0.1:${httpsVault.port}` } });
+    const world = await createWorld();
+    try {
+      await initProfile({ ...world }, { ...sandbox, vaultAddr: httpsVault.addr }, ['--vault-cacert', pki.caPath]);
+      const env = { HTTPS_PROXY: proxy.url, HTTP_PROXY: proxy.url };
+      const result = await login(world, [], env);
+      assert.equal(result.code, 0, result.stdout);
+      const who = await world.run(['whoami', '--json', '--profile', world.profile], { env });
+      assert.equal(who.code, 0, who.stderr);
+      const targets = proxy.requests().map((r) => `${r.method} ${r.target}`);
+      assert.ok(targets.some((t) => t === `CONNECT vault.sandbox.test:${httpsVault.port}`), targets.join('\n'));
+      assert.ok(targets.every((t) => !t.includes('127.0.0.1') && !t.includes('localhost')), `loopback went through the proxy: ${targets.join('\n')}`);
+      assert.ok(sandbox.oidc.stats().tokens.authorization_code! > 0);
+    } finally {
+      await world.dispose();
+      await proxy.close();
+    }
+  });
+});
+
+describe('TLS trust', () => {
+  it('an untrusted Vault certificate is exit 6 with a hint at vault_cacert; with vault_cacert it works', async () => {
+    const world = await createWorld();
+    try {
+      const direct = `https://127.0.0.1:${httpsVault.port}`;
+      await initProfile(world, { ...sandbox, vaultAddr: direct });
+      const untrusted = await login(world);
+      assert.equal(untrusted.code, 6, untrusted.stdout);
+      assert.match(untrusted.stdout, /certificate tng does not trust/);
+      assert.match(untrusted.stdout, /vault_cacert/);
+
+      const wrongCa = await world.run(['init', '--profile', world.profile, '--vault-cacert', pki.otherCaPath]);
+      assert.equal(wrongCa.code, 0);
+      assert.equal((await login(world)).code, 6);
+
+      assert.equal((await world.run(['init', '--profile', world.profile, '--vault-cacert', pki.caPath])).code, 0);
+      const trusted = await login(world);
+      assert.equal(trusted.code, 0, trusted.stdout);
+      assert.equal((await whoamiJson(world)).report?.vault.addr, direct);
+    } finally {
+      await world.dispose();
+    }
+  });
+});
