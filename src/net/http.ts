@@ -98,15 +98,30 @@ const TLS_CODES = new Set([
   'CERT_UNTRUSTED',
 ]);
 
+/** The first system or TLS error code along the cause chain (undici nests them, sometimes in an AggregateError). */
 function rootCode(error: unknown): string | undefined {
   let current: unknown = error;
-  for (let depth = 0; depth < 5 && current; depth++) {
+  for (let depth = 0; depth < 6 && current; depth++) {
     const code = (current as { code?: unknown }).code;
     if (typeof code === 'string' && code !== 'UND_ERR') return code;
-    current = (current as { cause?: unknown }).cause;
+    const nested = (current as { errors?: unknown[] }).errors;
+    current = (current as { cause?: unknown }).cause ?? (Array.isArray(nested) ? nested[0] : undefined);
   }
   return undefined;
 }
+
+/** The innermost message along the cause chain ("fetch failed" says nothing; its cause usually does). */
+function rootMessage(error: unknown): string {
+  let current: unknown = error;
+  let message = describe(error);
+  for (let depth = 0; depth < 6 && current; depth++) {
+    if (current instanceof Error && current.message) message = current.message;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return message;
+}
+
+const sentence = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
 
 /**
  * Translates a failure to reach a server into tng's error: unreachable / timed out → exit 6;
@@ -117,18 +132,18 @@ export function networkError(error: unknown, server: string, url: string): TngEr
   const name = (error as { name?: string }).name;
   const code = rootCode(error);
   if (name === 'TimeoutError' || code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'ETIMEDOUT') {
-    return new TngError('unavailable', 'net.timeout', `${server} at ${url} did not answer in time.`, {
+    return new TngError('unavailable', 'net.timeout', sentence(`${server} at ${url} did not answer in time.`), {
       hint: 'Check the network (and HTTPS_PROXY), then retry.',
       cause: error,
     });
   }
   if (code !== undefined && TLS_CODES.has(code)) {
-    return new TngError('unavailable', 'net.tls-untrusted', `${server} at ${url} presented a certificate tng does not trust (${code}).`, {
+    return new TngError('unavailable', 'net.tls-untrusted', sentence(`${server} at ${url} presented a certificate tng does not trust (${code}).`), {
       hint: 'If your organisation uses a private CA, set vault_cacert to its PEM file (`tng init --vault-cacert FILE`).',
       cause: error,
     });
   }
-  const detail = code ?? describe(error);
+  const detail = code ?? rootMessage(error);
   return new TngError('unavailable', 'net.unreachable', `Cannot reach ${server} at ${url} (${detail}).`, {
     hint: 'Check that the address is right and the server is up, then retry.',
     cause: error,

@@ -61,8 +61,8 @@ export function oidcError(error: unknown, stage: string, issuer: string): TngErr
   }
   const code = (error as { code?: string }).code;
   const cause = (error as { cause?: unknown }).cause;
-  if (isTransport(error)) return networkError(error, 'The issuer', issuer);
-  if (cause !== undefined && isTransport(cause)) return networkError(cause, 'The issuer', issuer);
+  if (isTransport(error)) return networkError(error, 'the issuer', issuer);
+  if (cause !== undefined && isTransport(cause)) return networkError(cause, 'the issuer', issuer);
   if (code === 'OAUTH_RESPONSE_IS_NOT_CONFORM' || code === 'OAUTH_RESPONSE_IS_NOT_JSON') {
     const status = (cause as { status?: number } | undefined)?.status ?? (error as { status?: number }).status;
     if (status !== undefined && (status >= 500 || status === 429)) {
