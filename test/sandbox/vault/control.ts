@@ -14,12 +14,16 @@
 //   POST /__sandbox/clock {"skew_seconds":n}  → {"skew_seconds":n}   (Date headers and server_time_utc shift by n s)
 //   POST /__sandbox/revoke-accessor {"accessor"} → {"revoked":true}   (404 when unknown)
 //   GET  /__sandbox/tokens                    → [{"accessor","policies","revoked","expiresAt","displayName"}, ...]
+//   POST /__sandbox/aws/role {"name","role","mount"?} → {"role":name,"mount":mount}   (mount default "aws")
+//   GET  /__sandbox/aws/issued                → [{"accessKeyId","type","role","mount","expiresAt","sessionName"?,"arn","account"}, ...]
+//   POST /__sandbox/aws/expire {"access_key_id"?} → {"expired":n}   (one credential, or all; 404 when unknown)
 //
 // Errors: {"error":"message"} with 400 (bad input), 404 (unknown endpoint) or 405 (wrong method).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FaultRule, SandboxCore } from './core.ts';
 import type { JwtRole } from './backends/jwt.ts';
 import type { OidcRole } from './backends/oidc.ts';
+import type { AwsRole } from './backends/aws.ts';
 import { readBody, sendJson } from './wire.ts';
 
 type ControlHandler = (core: SandboxCore, body: Record<string, unknown>) => [number, unknown];
@@ -106,6 +110,26 @@ const ENDPOINTS: Record<string, { method: 'GET' | 'POST'; handle: ControlHandler
     },
   },
   tokens: { method: 'GET', handle: (core) => [200, core.tokenViews()] },
+  'aws/role': {
+    method: 'POST',
+    handle: (core, body) => {
+      if (typeof body.name !== 'string') return [400, { error: '"name" must be a string' }];
+      if (body.mount !== undefined && typeof body.mount !== 'string') return [400, { error: '"mount" must be a string' }];
+      const mount = body.mount ?? 'aws';
+      core.setAwsRole(body.name, body.role as AwsRole, mount);
+      return [200, { role: body.name, mount }];
+    },
+  },
+  'aws/issued': { method: 'GET', handle: (core) => [200, core.awsCredentials.issued()] },
+  'aws/expire': {
+    method: 'POST',
+    handle: (core, body) => {
+      const id = body.access_key_id;
+      if (id !== undefined && typeof id !== 'string') return [400, { error: '"access_key_id" must be a string' }];
+      if (id !== undefined && !core.awsCredentials.lookup(id)) return [404, { error: `no AWS credential has access key id "${id}"` }];
+      return [200, { expired: core.awsCredentials.expireCredentials(id) }];
+    },
+  },
 };
 
 export async function handleControl(core: SandboxCore, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {

@@ -2,6 +2,8 @@
 // state, injected faults and the log of requests seen. The HTTP layer (server.ts) drives it.
 import { uuid } from './ids.ts';
 import { Router } from './router.ts';
+import { AwsBackend, AwsCredentialRegistry } from './backends/aws.ts';
+import type { AwsMountConfig, AwsRole } from './backends/aws.ts';
 import { JwtBackend } from './backends/jwt.ts';
 import type { JwtMountConfig, JwtRole } from './backends/jwt.ts';
 import { OidcBackend } from './backends/oidc.ts';
@@ -71,6 +73,9 @@ export class SandboxCore {
   };
   private readonly jwtMounts = new Map<string, JwtBackend>();
   private readonly oidcMounts = new Map<string, OidcBackend>();
+  private readonly awsMounts = new Map<string, AwsBackend>();
+  /** Every credential any AWS secrets engine mount has issued (the STS sandbox verifies against it). */
+  readonly awsCredentials = new AwsCredentialRegistry();
   /** Config for OIDC mounts created on demand by setOidcRole(); set by the first addOidcMount(). */
   private defaultOidcConfig?: OidcMountConfig;
   private faults: ActiveFault[] = [];
@@ -144,6 +149,23 @@ export class SandboxCore {
     let n = 0;
     for (const backend of this.oidcMounts.values()) n += backend.expirePendingLogins();
     return n;
+  }
+
+  /** Mounts the AWS secrets engine at <name>/ (an existing mount is returned as it is). */
+  addAwsMount(name: string, config: AwsMountConfig = {}): AwsBackend {
+    const key = normalizeApiPath(name);
+    if (key === '' || key === 'sys' || key.startsWith('auth/')) throw new Error(`invalid AWS mount name "${name}"`);
+    const existing = this.awsMounts.get(key);
+    if (existing) return existing;
+    const backend = new AwsBackend(key, { ...config }, this.awsCredentials, this.tokens);
+    this.router.mount(key, backend);
+    this.awsMounts.set(key, backend);
+    return backend;
+  }
+
+  /** Creates or replaces a role of the AWS secrets engine; an unknown mount is created with the default config. */
+  setAwsRole(name: string, role: AwsRole, mount = 'aws'): void {
+    (this.awsMounts.get(normalizeApiPath(mount)) ?? this.addAwsMount(mount)).setRole(name, role);
   }
 
   /** Seconds added to the time the sandbox reports (Date headers, sys/health server_time_utc). */

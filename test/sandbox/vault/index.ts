@@ -17,10 +17,12 @@ import { SandboxCore } from './core.ts';
 import type { FaultRule, RequestRecord, TokenView } from './core.ts';
 import type { JwtRole } from './backends/jwt.ts';
 import type { OidcRole } from './backends/oidc.ts';
+import type { AwsCredentialRegistry, AwsRole } from './backends/aws.ts';
 import { createHandler } from './server.ts';
 
 export type { JwtRole } from './backends/jwt.ts';
 export type { OidcRole } from './backends/oidc.ts';
+export type { AwsCredentialRecord, AwsCredentialRegistry, AwsCredentialType, AwsRole, IssuedAwsCredential } from './backends/aws.ts';
 export type { FaultRule, RequestRecord, TokenView } from './core.ts';
 
 export interface VaultSandboxOptions {
@@ -56,6 +58,18 @@ export interface VaultSandboxOptions {
     default_role?: string;
     roles?: Record<string, OidcRole>;
   };
+  /** Vault's AWS secrets engine (creds/<role>, sts/<role>). No AWS mount without this (or setAwsRole()). */
+  aws?: {
+    /** Default "aws". */
+    mount?: string;
+    roles?: Record<string, AwsRole>;
+    /** The AWS account of issued credentials; default "123456789012". */
+    account?: string;
+    /** Answer like Vault < 1.16: STS credentials only as `security_token` (no `session_token`). */
+    legacySecurityTokenOnly?: boolean;
+    /** The AWS side: MaxSessionDuration of the IAM roles assumed (1h–12h); default 1h. */
+    maxSessionDuration?: number | string;
+  };
 }
 
 export interface VaultSandbox {
@@ -69,6 +83,13 @@ export interface VaultSandbox {
    * unknown mount is created with the `oidc` option's config. Throws without an `oidc` option.
    */
   setOidcRole(name: string, role: OidcRole, mount?: string): void;
+  /** Creates or replaces a role of the AWS secrets engine at <mount>/ (default: the `aws` option's mount, else "aws"); an unknown mount is created. */
+  setAwsRole(name: string, role: AwsRole, mount?: string): void;
+  /**
+   * Every AWS credential issued (by all AWS mounts): `issued()`, `issuanceCount(role?)`,
+   * `expireCredentials(accessKeyId?)`. Pass it to startStsSandbox({ registry }).
+   */
+  awsCredentials: AwsCredentialRegistry;
   /** Ages the pending OIDC logins (auth_url states) of a mount, or of all mounts, past Vault's 10 minutes. */
   expireOidcStates(mount?: string): void;
   /** Shifts the time the sandbox reports (every Date header, sys/health server_time_utc) by `seconds`; 0 undoes it. */
@@ -104,6 +125,12 @@ export async function startVaultSandbox(options: VaultSandboxOptions = {}): Prom
     core.addOidcMount(oidcMount, config);
     for (const [name, role] of Object.entries(roles ?? {})) core.setOidcRole(name, role, oidcMount);
   }
+  const awsMount = options.aws?.mount ?? 'aws';
+  if (options.aws) {
+    const { mount: _mount, roles, ...config } = options.aws;
+    core.addAwsMount(awsMount, config);
+    for (const [name, role] of Object.entries(roles ?? {})) core.setAwsRole(name, role, awsMount);
+  }
 
   const handler = createHandler(core);
   const server = options.tls ? createHttpsServer({ cert: options.tls.certPem, key: options.tls.keyPem }, handler) : createServer(handler);
@@ -125,6 +152,8 @@ export async function startVaultSandbox(options: VaultSandboxOptions = {}): Prom
     port,
     setJwtRole: (name, role, m = mount) => core.setJwtRole(name, role, m),
     setOidcRole: (name, role, m = oidcMount) => core.setOidcRole(name, role, m),
+    setAwsRole: (name, role, m = awsMount) => core.setAwsRole(name, role, m),
+    awsCredentials: core.awsCredentials,
     expireOidcStates: (m) => {
       core.expireOidcStates(m);
     },
