@@ -14,10 +14,15 @@ export interface SecretStore {
 /** The keychain service name every tng item is stored under. */
 export const SERVICE = 'tng';
 
-/** Kinds of item tng keeps per profile. */
-export type ItemKind = 'session' | 'refresh-token' | 'client-secret';
+/** Kinds of item tng keeps per profile; `aws` caches the AWS credentials of every role used. */
+export type ItemKind = 'session' | 'refresh-token' | 'client-secret' | 'aws';
 
 /** The structured item name for one profile's item of one kind, e.g. `profile:work:session`. */
 export function itemKey(profile: string, kind: ItemKind): string {
   return `profile:${profile}:${kind}`;
+}
+
+/** The item `tng token-helper store` keeps for one Vault address (+ namespace), as the Vault CLI keys it. */
+export function tokenHelperKey(vaultAddr: string, namespace: string | undefined): string {
+  return `vault-token:${vaultAddr.replace(/\/+$/, '')}${namespace ? `|${namespace.replace(/^\/+|\/+$/g, '')}` : ''}`;
 }

@@ -76,6 +76,8 @@ export class VaultClient {
       // node-vault's own axios transport honours VAULT_SKIP_VERIFY and proxies by its own rules; tng's
       // single fetch stack (trust store that never skips verification, timeouts) carries its requests instead.
       'request-promise': { defaults: () => transport },
+      // node-vault's `debug` would print request bodies (an ID token, for one) when DEBUG=node-vault is set.
+      debug: () => undefined,
     });
     // node-vault falls back to VAULT_TOKEN / VAULT_NAMESPACE / VAULT_PREFIX from the environment;
     // tng passes tokens per call and uses only the profile's namespace.
@@ -202,6 +204,24 @@ export class VaultClient {
       await this.vault.request({ path: '/auth/token/revoke-self', method: 'POST', ...this.tokenHeaders(token) });
     } catch (error) {
       this.fail(error, 'session', 'auth/token/revoke-self');
+    }
+  }
+
+  /** GET a secrets-engine path with the token (e.g. `aws/creds/deploy`). */
+  async awsRead<T>(token: string, path: string): Promise<T> {
+    try {
+      return (await this.vault.read(path, this.tokenHeaders(token))) as T;
+    } catch (error) {
+      this.fail(error, 'other', path);
+    }
+  }
+
+  /** POST to a secrets-engine path with the token (e.g. `aws/sts/deploy`). */
+  async awsWrite<T>(token: string, path: string, body: Record<string, unknown>): Promise<T> {
+    try {
+      return (await this.vault.write(path, body, this.tokenHeaders(token))) as T;
+    } catch (error) {
+      this.fail(error, 'other', path);
     }
   }
 

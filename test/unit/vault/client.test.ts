@@ -79,3 +79,19 @@ describe('VaultClient', () => {
     await assert.rejects(down.lookupSelf('t'), (error: unknown) => error instanceof TngError && error.exitCode === 6 && /Cannot reach Vault/.test(error.message));
   });
 });
+
+describe('VaultClient secrecy', () => {
+  it('prints nothing secret even with DEBUG=node-vault', async () => {
+    const script = `
+      import { VaultClient } from ${JSON.stringify(new URL('../../../src/vault/client.ts', import.meta.url).href)};
+      const fetch = async () => new Response(JSON.stringify({ auth: { client_token: 'hvs.x', accessor: 'a', policies: [], metadata: {}, lease_duration: 1, renewable: false, entity_id: 'e' } }), { status: 200 });
+      await new VaultClient({ addr: 'http://127.0.0.1:8200', fetch }).jwtLogin('jwt', 'r', 'secret.id.token');
+      process.stderr.write('done');
+    `;
+    const { spawnSync } = await import('node:child_process');
+    const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { env: { ...process.env, DEBUG: 'node-vault', DEBUG_COLORS: '0' }, encoding: 'utf8' });
+    assert.equal(child.status, 0, child.stderr);
+    assert.match(child.stderr, /done/);
+    assert.doesNotMatch(child.stderr, /secret\.id\.token/);
+  });
+});

@@ -1,0 +1,107 @@
+import { createHash } from 'node:crypto';
+import type { Profile } from '../config/profile.ts';
+import type { Deps } from '../deps.ts';
+import { TngError, isTngError, noSessionError } from '../errors.ts';
+import { itemKey, type SecretStore } from '../keychain/store.ts';
+import { renewIfEndingWithin } from '../session/renew.ts';
+import { loadSession, sessionIsLive, type Session } from '../session/session.ts';
+import { withLock } from '../state/lock.ts';
+import { VaultClient } from '../vault/client.ts';
+import { isCredentials, isFreshEnough, type AwsCredentials } from './credentials.ts';
+import { issueAwsCredentials, ttlRefused } from './vault-aws.ts';
+
+export interface AwsRequest {
+  role: string;
+  roleArn?: string;
+  ttlSeconds: number;
+  /** Names the audit entry in the STS session name (`tng-<id>`). */
+  auditId: string;
+}
+
+export type AwsDeps = Pick<Deps, 'clock' | 'keychain' | 'fetch' | 'paths'>;
+
+/** Where in the profile's cache one role's credentials live (a hash keeps a role ARN short). */
+export function cacheSlot(role: string, roleArn?: string): string {
+  return roleArn ? `${role}@${createHash('sha256').update(roleArn).digest('hex').slice(0, 12)}` : role;
+}
+
+type Cache = Record<string, AwsCredentials>;
+
+/** The profile's credential cache: one keychain item, so logout removes every role's credentials. */
+async function readCache(store: SecretStore, profile: string): Promise<Cache> {
+  const text = await store.get(itemKey(profile, 'aws'));
+  if (text === undefined) return {};
+  try {
+    const parsed = JSON.parse(text) as Record<string, unknown>;
+    return Object.fromEntries(Object.entries(parsed).filter(([, value]) => isCredentials(value))) as Cache;
+  } catch {
+    return {};
+  }
+}
+
+/** The cached credentials of a role, fresh or not (whoami shows them). */
+export async function cachedAwsCredentials(store: SecretStore, profile: string, role: string, roleArn?: string): Promise<AwsCredentials | undefined> {
+  return (await readCache(store, profile))[cacheSlot(role, roleArn)];
+}
+
+/**
+ * AWS credentials for a profile and role: from the keychain cache while fresh enough, else issued at
+ * Vault under a per-role lock, so concurrent tng processes share one issuance (waiters find the cache
+ * filled). The session is re-read from the keychain each time, so a login elsewhere is picked up.
+ */
+export async function awsCredentials(profile: Profile, request: AwsRequest, deps: AwsDeps): Promise<AwsCredentials> {
+  const store = await deps.keychain();
+  const slot = cacheSlot(request.role, request.roleArn);
+  const nowSeconds = () => Math.floor(deps.clock.now() / 1000);
+  const cached = (await readCache(store, profile.name))[slot];
+  if (cached && isFreshEnough(cached, nowSeconds())) return cached;
+
+  return withLock(deps.paths.state, `aws-${profile.name}`, { timeoutMs: 60_000 }, async () => {
+    const cache = await readCache(store, profile.name);
+    const again = cache[slot];
+    if (again && isFreshEnough(again, nowSeconds())) return again;
+    const session = await loadSession(store, profile.name);
+    if (session === undefined || !sessionIsLive(session, deps.clock.now(), 30)) {
+      throw noSessionError(`No live session for profile "${profile.name}" to issue AWS credentials with.`);
+    }
+    const credentials = await issue(profile, session, request, deps);
+    // Expired entries of other roles are dropped on the way.
+    const kept = Object.fromEntries(Object.entries(cache).filter(([, c]) => c.expiresAt > nowSeconds()));
+    await store.set(itemKey(profile.name, 'aws'), JSON.stringify({ ...kept, [slot]: credentials }));
+    return credentials;
+  });
+}
+
+async function issue(profile: Profile, session: Session, request: AwsRequest, deps: AwsDeps): Promise<AwsCredentials> {
+  const fetch = await deps.fetch({ cacertPath: profile.vaultCacert });
+  const vault = new VaultClient({ addr: session.vault.addr, namespace: session.vault.namespace ?? undefined, fetch });
+  const current = await renewIfEndingWithin(session, request.ttlSeconds, vault, deps);
+  try {
+    return await issueAwsCredentials(
+      vault,
+      current.vault.token,
+      {
+        mount: profile.awsMount,
+        role: request.role,
+        type: profile.awsCredentialType,
+        ttlSeconds: request.ttlSeconds,
+        roleArn: request.roleArn,
+        sessionName: `tng-${request.auditId}`,
+      },
+      Math.floor(deps.clock.now() / 1000),
+    );
+  } catch (error) {
+    throw (await explain(error, vault, current.vault.token)) ?? ttlRefused(error, request.ttlSeconds) ?? error;
+  }
+}
+
+/** A 403 from the AWS engine means either a dead token (no session, exit 3) or a policy that denies it (exit 4). */
+async function explain(error: unknown, vault: VaultClient, token: string): Promise<TngError | undefined> {
+  if (!isTngError(error, 'denied')) return undefined;
+  try {
+    await vault.lookupSelf(token);
+  } catch (lookup) {
+    if (isTngError(lookup, 'noSession')) return lookup;
+  }
+  return undefined;
+}
