@@ -17,13 +17,15 @@ export interface Deps {
   paths: Paths;
   /** Aborted on Ctrl-C while tng itself waits (browser, touch, PIN). */
   signal: AbortSignal;
+  /** From now on a child process owns Ctrl-C: tng stops treating SIGINT as its own interruption. */
+  handOverSignals(): void;
   keychain(): Promise<SecretStore>;
   /** The fetch for one profile's servers, trusting its `vault_cacert` in addition to the system CAs. */
   fetch(options: { cacertPath?: string }): Promise<Fetch>;
   browser(): Promise<Browser>;
 }
 
-export function createDeps(env: NodeJS.ProcessEnv, signal: AbortSignal, io: IO = createIO()): Deps {
+export function createDeps(env: NodeJS.ProcessEnv, signal: AbortSignal, io: IO = createIO(), handOverSignals: () => void = () => undefined): Deps {
   let keychain: Promise<SecretStore> | undefined;
   return {
     env,
@@ -31,6 +33,7 @@ export function createDeps(env: NodeJS.ProcessEnv, signal: AbortSignal, io: IO =
     clock: systemClock,
     paths: resolvePaths(env),
     signal,
+    handOverSignals,
     keychain: () => {
       keychain ??= import('./keychain/os.ts').then(({ createOsKeychain }) => createOsKeychain({ env }));
       return keychain;

@@ -1,7 +1,11 @@
 import { Command, CommanderError } from 'commander';
+import { credentialProcessCommand } from './commands/credential-process.ts';
+import { doctorCommand } from './commands/doctor.ts';
+import { execCommand } from './commands/exec.ts';
 import { initCommand } from './commands/init.ts';
 import { loginCommand } from './commands/login.ts';
 import { logoutCommand } from './commands/logout.ts';
+import { tokenHelperCommand } from './commands/token-helper.ts';
 import { whoamiCommand } from './commands/whoami.ts';
 import { createDeps, type Deps } from './deps.ts';
 import { ExitCode, TngError, describe } from './errors.ts';
@@ -18,11 +22,16 @@ export function buildProgram(deps: Deps, done: (code: number) => void): Command 
   const program = new Command('tng')
     .description('touch-and-go: short-lived cloud credentials from a hardware-key-backed login (Dex → Vault → AWS)')
     .version(VERSION, '-V, --version', 'print the version')
-    .showSuggestionAfterError(true);
+    .showSuggestionAfterError(true)
+    .enablePositionalOptions();
   program.addCommand(initCommand(deps, done));
   program.addCommand(loginCommand(deps, done));
   program.addCommand(whoamiCommand(deps, done));
   program.addCommand(logoutCommand(deps, done));
+  program.addCommand(execCommand(deps, done));
+  program.addCommand(credentialProcessCommand(deps, done));
+  program.addCommand(tokenHelperCommand(deps, done));
+  program.addCommand(doctorCommand(deps, done));
   for (const command of [program, ...program.commands]) command.exitOverride().configureOutput(output);
   return program;
 }
@@ -53,7 +62,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   };
   process.on('SIGINT', onSigint);
   let exitCode: number = ExitCode.ok;
-  const deps = createDeps(env, interrupt.signal, io);
+  const deps = createDeps(env, interrupt.signal, io, () => process.off('SIGINT', onSigint));
   const program = buildProgram(deps, (code) => {
     exitCode = code;
   });

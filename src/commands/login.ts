@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { loadProfile } from '../config/file.ts';
 import type { Deps } from '../deps.ts';
+import { LOGIN_TIMEOUT_MS } from '../session/login-timeout.ts';
 import { withProfile, type Done } from './shared.ts';
 
 export interface LoginOptions {
@@ -9,8 +10,6 @@ export interface LoginOptions {
   noBrowser: boolean;
 }
 
-/** How long a browser or device-code login may take before tng gives up. */
-export const LOGIN_TIMEOUT_MS = 5 * 60 * 1000;
 
 export function loginCommand(deps: Deps, done: Done, run = runLogin): Command {
   return withProfile(new Command('login'))

@@ -24,7 +24,8 @@ export async function runLogout(options: LogoutOptions, deps: Deps): Promise<num
   const names = options.all ? Object.keys(config.profiles) : [selectProfileName(config, options.profile, deps.env)];
   const { logout } = await import('../session/logout.ts');
   for (const name of names) {
-    const result = await logout(name, deps, config.profiles[name]?.vault_cacert);
+    const table = config.profiles[name];
+    const result = await logout({ profile: name, cacertPath: table?.vault_cacert, vaultAddr: table?.vault_addr, vaultNamespace: table?.vault_namespace }, deps);
     if (!result.hadSession) deps.io.info(`Profile "${name}": not logged in.`);
     else deps.io.info(`Profile "${name}": logged out${result.revoked ? ' (Vault token revoked)' : ''}.`);
   }

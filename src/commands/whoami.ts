@@ -45,7 +45,7 @@ export function formatWhoami(report: WhoamiReport, nowMs: number): string[] {
 export async function runWhoami(options: WhoamiOptions, deps: Deps): Promise<number> {
   const profile = await loadProfile(deps.paths.config, options.profile, deps.env);
   const { whoami } = await import('../session/whoami.ts');
-  const report = await whoami(profile, deps);
+  const report = await whoami(profile, deps, options.verify);
   if (options.json) {
     deps.io.out(`${JSON.stringify(report)}\n`);
   } else {

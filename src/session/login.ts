@@ -4,6 +4,7 @@ import { TngError, describe, isTngError, noSessionError, usageError } from '../e
 import { itemKey } from '../keychain/store.ts';
 import { authCodeLogin, deviceCodeLogin, discover, refreshLogin, type OidcTokens } from '../oidc/client.ts';
 import { VaultClient, type VaultAuth } from '../vault/client.ts';
+import { appendAudit, newAuditId } from '../audit/log.ts';
 import { withLock } from '../state/lock.ts';
 import { vaultOidcLogin } from './vault-oidc.ts';
 import { identityFromClaims, loadSession, saveSession, sessionIsLive, type Session } from './session.ts';
@@ -136,6 +137,15 @@ export async function login(profile: Profile, options: LoginOptions, deps: Login
     if (previous !== undefined && previous.vault.token !== session.vault.token) {
       await revokePrevious(previous, deps, fetch);
     }
+    await appendAudit(deps.paths.state, {
+      id: newAuditId(),
+      ts: new Date(session.createdAt).toISOString(),
+      event: 'login',
+      profile: profile.name,
+      subject: session.oidc.email ?? session.oidc.subject,
+      vault_accessor: session.vault.accessor,
+      aws_access_key_id: null,
+    });
     return { session, reused: false };
   });
 }

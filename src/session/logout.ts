@@ -1,11 +1,11 @@
 import type { Deps } from '../deps.ts';
 import { TngError, describe } from '../errors.ts';
-import { itemKey, type ItemKind } from '../keychain/store.ts';
+import { itemKey, tokenHelperKey, type ItemKind } from '../keychain/store.ts';
 import { VaultClient } from '../vault/client.ts';
 import { loadSession } from './session.ts';
 
 /** The items that make up a session; the client secret is configuration and stays. */
-const SESSION_ITEMS: ItemKind[] = ['session', 'refresh-token'];
+const SESSION_ITEMS: ItemKind[] = ['session', 'refresh-token', 'aws'];
 
 export interface LogoutResult {
   profile: string;
@@ -17,9 +17,20 @@ export interface LogoutResult {
  * Revokes the Vault token (revoke-self) and deletes the profile's session items. The revocation is
  * best effort: an unreachable Vault earns a warning, and the local secrets are removed regardless.
  */
-export async function logout(profile: string, deps: Pick<Deps, 'io' | 'keychain' | 'fetch'>, cacertPath?: string): Promise<LogoutResult> {
+export interface LogoutTarget {
+  profile: string;
+  cacertPath?: string;
+  /** The profile's Vault, for the token-helper item (the session knows it too). */
+  vaultAddr?: string;
+  vaultNamespace?: string;
+}
+
+export async function logout(target: LogoutTarget, deps: Pick<Deps, 'io' | 'keychain' | 'fetch'>): Promise<LogoutResult> {
+  const { profile, cacertPath } = target;
   const store = await deps.keychain();
   const session = await loadSession(store, profile);
+  const vaultAddr = session?.vault.addr ?? target.vaultAddr;
+  const vaultNamespace = session?.vault.namespace ?? target.vaultNamespace;
   let revoked = false;
   if (session !== undefined) {
     try {
@@ -40,5 +51,7 @@ export async function logout(profile: string, deps: Pick<Deps, 'io' | 'keychain'
   for (const kind of SESSION_ITEMS) {
     removed = (await store.delete(itemKey(profile, kind))) || removed;
   }
+  // The Vault CLI's token-helper item for this Vault goes too.
+  if (vaultAddr !== undefined) removed = (await store.delete(tokenHelperKey(vaultAddr, vaultNamespace))) || removed;
   return { profile, hadSession: session !== undefined || removed, revoked };
 }

@@ -1,4 +1,5 @@
 import { auditSummary, type AuditSummary } from '../audit/summary.ts';
+import { accountOf } from '../aws/credentials.ts';
 import { isoFromEpochSeconds } from '../clock.ts';
 import type { Profile } from '../config/profile.ts';
 import type { Deps } from '../deps.ts';
@@ -24,8 +25,8 @@ export interface WhoamiReport {
   audit: AuditSummary;
 }
 
-/** Reads the identity chain live: the stored session, checked against Vault's lookup-self. */
-export async function whoami(profile: Profile, deps: Pick<Deps, 'clock' | 'keychain' | 'fetch' | 'paths'>): Promise<WhoamiReport> {
+/** Reads the identity chain live: the stored session checked with Vault's lookup-self, the AWS credentials with STS. */
+export async function whoami(profile: Profile, deps: Pick<Deps, 'clock' | 'keychain' | 'fetch' | 'paths' | 'env'>, verify = true): Promise<WhoamiReport> {
   const store = await deps.keychain();
   const session = await loadSession(store, profile.name);
   if (session === undefined) throw noSessionError(`Not logged in (profile "${profile.name}").`);
@@ -54,7 +55,26 @@ export async function whoami(profile: Profile, deps: Pick<Deps, 'clock' | 'keych
       expires_at: expiresAt,
       renewable: lookup.renewable,
     },
-    aws: null,
+    aws: profile.awsRole ? await awsPart(profile, profile.awsRole, verify, deps) : null,
     audit: await auditSummary(deps.paths.state),
+  };
+}
+
+/** The AWS identity of the profile's current credentials: null before any were issued. */
+async function awsPart(profile: Profile, role: string, verify: boolean, deps: Pick<Deps, 'clock' | 'keychain' | 'env'>): Promise<WhoamiReport['aws']> {
+  const { cachedAwsCredentials } = await import('../aws/provider.ts');
+  const credentials = await cachedAwsCredentials(await deps.keychain(), profile.name, role, profile.awsRoleArn);
+  if (credentials === undefined) return null;
+  const known = { arn: credentials.arn ?? '', account: accountOf(credentials.arn) ?? '', user_id: '' };
+  const live = verify && credentials.expiresAt > deps.clock.now() / 1000;
+  const identity = live
+    ? await (await import('../aws/sts.ts')).callerIdentity(credentials, { region: profile.awsRegion ?? 'us-east-1', env: deps.env })
+    : undefined;
+  return {
+    arn: identity?.arn ?? known.arn,
+    account: identity?.account ?? known.account,
+    user_id: identity?.userId ?? known.user_id,
+    access_key_id: credentials.accessKeyId,
+    expires_at: isoFromEpochSeconds(credentials.expiresAt),
   };
 }

@@ -1,0 +1,45 @@
+import { Command } from 'commander';
+import { loadProfile } from '../config/file.ts';
+import type { Deps } from '../deps.ts';
+import { usageError } from '../errors.ts';
+import { withProfile, type Done } from './shared.ts';
+
+export interface CredentialProcessOptions {
+  profile?: string;
+  role?: string;
+}
+
+export function credentialProcessCommand(deps: Deps, done: Done, run = runCredentialProcess): Command {
+  return withProfile(new Command('credential-process'))
+    .description('print AWS credentials for credential_process in ~/.aws/config (never opens a browser)')
+    .option('--role <role>', 'Vault AWS secrets engine role (default: aws_role)')
+    .addHelpText('after', '\nIn ~/.aws/config:\n  [profile work]\n  credential_process = /usr/local/bin/tng credential-process --profile work')
+    .action(async (flags: { profile?: string; role?: string }) => {
+      done(await run({ profile: flags.profile, role: flags.role }, deps));
+    });
+}
+
+/** Prints exactly the process-credentials JSON (Version 1) on stdout; errors go to stderr. */
+export async function runCredentialProcess(options: CredentialProcessOptions, deps: Deps): Promise<number> {
+  const profile = await loadProfile(deps.paths.config, options.profile, deps.env);
+  const role = options.role ?? profile.awsRole;
+  if (!role) {
+    throw usageError('aws.no-role', `Profile "${profile.name}" has no aws_role.`, `Pass --role ROLE, or run \`tng init --profile ${profile.name} --aws-role ROLE\`.`);
+  }
+  const [{ currentSession }, { awsCredentials }, { newAuditId }] = await Promise.all([
+    import('../session/current.ts'),
+    import('../aws/provider.ts'),
+    import('../audit/log.ts'),
+  ]);
+  await currentSession(profile, deps, false);
+  const credentials = await awsCredentials(profile, { role, roleArn: profile.awsRoleArn, ttlSeconds: profile.awsTtlSeconds, auditId: newAuditId() }, deps);
+  const output: Record<string, unknown> = {
+    Version: 1,
+    AccessKeyId: credentials.accessKeyId,
+    SecretAccessKey: credentials.secretAccessKey,
+  };
+  if (credentials.sessionToken) output.SessionToken = credentials.sessionToken;
+  output.Expiration = new Date(credentials.expiresAt * 1000).toISOString();
+  deps.io.out(JSON.stringify(output));
+  return 0;
+}

@@ -1,0 +1,78 @@
+import { Command } from 'commander';
+import { readConfigFile } from '../config/file.ts';
+import type { Deps } from '../deps.ts';
+import { usageError } from '../errors.ts';
+import { tokenHelperKey } from '../keychain/store.ts';
+import { loadSession } from '../session/session.ts';
+import { type Done } from './shared.ts';
+
+export type TokenHelperOperation = 'get' | 'store' | 'erase';
+
+export interface TokenHelperOptions {
+  operation: TokenHelperOperation;
+  profile?: string;
+}
+
+export function tokenHelperCommand(deps: Deps, done: Done, run = runTokenHelper): Command {
+  return new Command('token-helper')
+    .description('a Vault CLI token helper backed by the keychain (token_helper in ~/.vault)')
+    .argument('<operation>', 'get, store or erase')
+    .option('--profile <name>', 'accepted for symmetry; the Vault CLI selects by VAULT_ADDR')
+    .addHelpText('after', '\nIn ~/.vault:\n  token_helper = "/usr/local/bin/tng-token-helper"   # a script running: exec tng token-helper "$@"')
+    .action(async (operation: string, flags: { profile?: string }) => {
+      if (operation !== 'get' && operation !== 'store' && operation !== 'erase') {
+        throw usageError('token-helper.operation', `Unknown token-helper operation "${operation}".`, 'The Vault CLI calls it with get, store or erase.');
+      }
+      done(await run({ operation, profile: flags.profile }, deps));
+    });
+}
+
+const normalise = (addr: string) => addr.replace(/\/+$/, '');
+
+/**
+ * The Vault CLI's token-helper protocol: `get` prints the token stored for VAULT_ADDR (+ namespace), else
+ * the session token of the profile whose vault_addr matches, else nothing; no trailing newline.
+ */
+export async function runTokenHelper(options: TokenHelperOptions, deps: Deps): Promise<number> {
+  const addr = deps.env.VAULT_ADDR ? normalise(deps.env.VAULT_ADDR) : undefined;
+  const namespace = deps.env.VAULT_NAMESPACE || undefined;
+  if (addr === undefined) {
+    if (options.operation === 'get') return 0;
+    throw usageError('token-helper.no-addr', 'VAULT_ADDR is not set.', 'The Vault CLI sets VAULT_ADDR for its token helper; set it when calling tng token-helper by hand.');
+  }
+  const store = await deps.keychain();
+  const key = tokenHelperKey(addr, namespace);
+  switch (options.operation) {
+    case 'store': {
+      const token = (await deps.io.readStdin()).trim();
+      if (token === '') await store.delete(key);
+      else await store.set(key, token);
+      return 0;
+    }
+    case 'erase':
+      await store.delete(key);
+      return 0;
+    case 'get': {
+      const stored = await store.get(key);
+      if (stored !== undefined) {
+        deps.io.out(stored);
+        return 0;
+      }
+      const config = await readConfigFile(deps.paths.config);
+      const names = Object.keys(config.profiles).filter((name) => {
+        const profile = config.profiles[name];
+        return profile?.vault_addr !== undefined && normalise(profile.vault_addr) === addr && (profile.vault_namespace || undefined) === namespace;
+      });
+      const preferred = options.profile ?? deps.env.TNG_PROFILE ?? config.default_profile;
+      const ordered = preferred && names.includes(preferred) ? [preferred, ...names.filter((n) => n !== preferred)] : names;
+      for (const name of ordered) {
+        const session = await loadSession(store, name);
+        if (session !== undefined && session.vault.expiresAt > deps.clock.now() / 1000) {
+          deps.io.out(session.vault.token);
+          return 0;
+        }
+      }
+      return 0;
+    }
+  }
+}

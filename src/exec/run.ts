@@ -1,0 +1,112 @@
+import { createHash } from 'node:crypto';
+import { basename } from 'node:path';
+import { appendAudit, newAuditId } from '../audit/log.ts';
+import { awsCredentials, type AwsRequest } from '../aws/provider.ts';
+import type { AwsCredentials } from '../aws/credentials.ts';
+import type { Profile } from '../config/profile.ts';
+import type { Deps } from '../deps.ts';
+import { currentSession } from '../session/current.ts';
+import { renewIfEndingWithin } from '../session/renew.ts';
+import { loadSession } from '../session/session.ts';
+import { VaultClient } from '../vault/client.ts';
+import { runChild } from './child.ts';
+import { startCredentialsEndpoint, type CredentialsEndpoint } from './endpoint.ts';
+import { childEnvironment, type ChildEnvInput } from './env.ts';
+
+export interface ExecPlan {
+  command: string;
+  args: string[];
+  role?: string;
+  roleArn?: string;
+  ttlSeconds?: number;
+  noAws: boolean;
+  noVault: boolean;
+  noServer: boolean;
+}
+
+/** SHA-256 of the argv as a JSON array: the audit trail records that it ran, never what it was given. */
+export function argvDigest(argv: string[]): string {
+  return createHash('sha256').update(JSON.stringify(argv)).digest('hex');
+}
+
+/**
+ * `tng exec`: a session (logging in first on a terminal), AWS credentials fetched before the child
+ * starts, then the child with inherited stdio and its exit status. The audit entry is written once the
+ * child runs, off the start-up path; its id is in the child's TNG_AUDIT_ID.
+ */
+export async function execute(profile: Profile, plan: ExecPlan, deps: Deps): Promise<number> {
+  const session = await currentSession(profile, deps, true);
+  const auditId = newAuditId();
+  const role = plan.noAws ? undefined : (plan.role ?? profile.awsRole);
+  const request: AwsRequest | undefined = role
+    ? { role, roleArn: plan.roleArn ?? profile.awsRoleArn, ttlSeconds: plan.ttlSeconds ?? profile.awsTtlSeconds, auditId }
+    : undefined;
+
+  let credentials: AwsCredentials | undefined;
+  let endpoint: CredentialsEndpoint | undefined;
+  let aws: ChildEnvInput['aws'];
+  if (request) {
+    credentials = await awsCredentials(profile, request, deps);
+    const staticKeys = plan.noServer || profile.awsCredentialType === 'creds';
+    if (profile.awsCredentialType === 'creds' && !plan.noServer) {
+      deps.io.info('tng: IAM-user keys have no session token, so they go into the environment (--no-server).');
+    }
+    if (staticKeys) {
+      aws = { mode: 'static', credentials, region: profile.awsRegion };
+    } else {
+      endpoint = await startCredentialsEndpoint({
+        credentials: () => awsCredentials(profile, request, deps),
+        sessionEndsAt: () => sessionEndsAt(profile, deps),
+        now: () => deps.clock.now(),
+        warn: (line) => deps.io.warn(line),
+      });
+      aws = { mode: 'endpoint', url: endpoint.url, authorization: endpoint.authorization, region: profile.awsRegion };
+    }
+  }
+
+  const env = childEnvironment({
+    inherited: deps.env,
+    profile: profile.name,
+    auditId,
+    vault: plan.noVault ? undefined : { addr: session.vault.addr, token: session.vault.token, namespace: session.vault.namespace ?? undefined },
+    aws,
+  });
+  deps.handOverSignals();
+  let audited: Promise<void> | undefined;
+  try {
+    const status = await runChild({
+      command: plan.command,
+      args: plan.args,
+      env,
+      terminal: deps.io.canPrompt(),
+      onStart: () => {
+        audited = appendAudit(deps.paths.state, {
+          id: auditId,
+          ts: new Date(deps.clock.now()).toISOString(),
+          event: 'exec',
+          profile: profile.name,
+          subject: session.oidc.email ?? session.oidc.subject,
+          vault_accessor: session.vault.accessor,
+          aws_access_key_id: credentials?.accessKeyId ?? null,
+          program: basename(plan.command),
+          argv_sha256: argvDigest([plan.command, ...plan.args]),
+        }).then(() => undefined, (error: unknown) => deps.io.warn(`Could not write the audit entry: ${String(error)}`));
+      },
+    });
+    await audited;
+    return status;
+  } finally {
+    endpoint?.close();
+  }
+}
+
+/** When the session ends, renewing it first when it is close to its end (a login elsewhere also counts). */
+async function sessionEndsAt(profile: Profile, deps: Deps): Promise<number | undefined> {
+  const store = await deps.keychain();
+  const session = await loadSession(store, profile.name);
+  if (session === undefined) return undefined;
+  if (!session.vault.renewable) return session.vault.expiresAt;
+  const fetch = await deps.fetch({ cacertPath: profile.vaultCacert });
+  const vault = new VaultClient({ addr: session.vault.addr, namespace: session.vault.namespace ?? undefined, fetch });
+  return (await renewIfEndingWithin(session, 180, vault, deps).catch(() => session)).vault.expiresAt;
+}

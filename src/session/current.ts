@@ -1,0 +1,40 @@
+import type { Profile } from '../config/profile.ts';
+import type { Deps } from '../deps.ts';
+import { isTngError, noSessionError } from '../errors.ts';
+import { VaultClient } from '../vault/client.ts';
+import { LOGIN_TIMEOUT_MS } from './login-timeout.ts';
+import { renewIfEndingWithin } from './renew.ts';
+import { loadSession, sessionIsLive, type Session } from './session.ts';
+
+/** Seconds a session must have left to be handed to a command without renewing it first. */
+const MIN_LEFT_SECONDS = 60;
+
+/**
+ * The session a command runs with: the stored one while it has time left (renewed when it is about to
+ * end), else — only with a person at a terminal and when `interactive` — the login flow; otherwise exit 3.
+ */
+export async function currentSession(
+  profile: Profile,
+  deps: Pick<Deps, 'env' | 'io' | 'clock' | 'signal' | 'keychain' | 'fetch' | 'browser' | 'paths'>,
+  interactive: boolean,
+): Promise<Session> {
+  const store = await deps.keychain();
+  const session = await loadSession(store, profile.name);
+  if (session !== undefined && sessionIsLive(session, deps.clock.now(), MIN_LEFT_SECONDS)) return session;
+  if (session !== undefined && session.vault.renewable && sessionIsLive(session, deps.clock.now(), 5)) {
+    try {
+      const fetch = await deps.fetch({ cacertPath: profile.vaultCacert });
+      const vault = new VaultClient({ addr: session.vault.addr, namespace: session.vault.namespace ?? undefined, fetch });
+      const renewed = await renewIfEndingWithin(session, MIN_LEFT_SECONDS, vault, deps);
+      if (sessionIsLive(renewed, deps.clock.now(), MIN_LEFT_SECONDS)) return renewed;
+    } catch (error) {
+      if (!isTngError(error, 'noSession')) throw error;
+    }
+  }
+  if (!interactive || !deps.io.canPrompt()) {
+    throw noSessionError(session === undefined ? `Not logged in (profile "${profile.name}").` : `The session of profile "${profile.name}" has ended.`);
+  }
+  deps.io.info(session === undefined ? 'Not logged in yet: logging in first.' : 'The session has ended: logging in again.');
+  const { login } = await import('./login.ts');
+  return (await login(profile, { deviceCode: false, noBrowser: false, timeoutMs: LOGIN_TIMEOUT_MS }, deps)).session;
+}
