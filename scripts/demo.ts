@@ -22,13 +22,16 @@ const env: Record<string, string | undefined> = {
   DBUS_SESSION_BUS_ADDRESS: process.env.DBUS_SESSION_BUS_ADDRESS,
   BROWSER: `${process.execPath} ${BROWSER_HELPER}`,
   TNG_PROFILE: 'demo',
+  AWS_ENDPOINT_URL_STS: sandbox.stsUrl,
+  AWS_EC2_METADATA_DISABLED: 'true',
 };
 let failures = 0;
 
 async function step(title: string, args: string[], options: { tty?: boolean; expect?: number } = {}): Promise<RunResult> {
   process.stdout.write(`\n${bold(`▶ ${title}`)}\n${dim(`$ tng ${args.join(' ')}`)}\n`);
   const result = await runProcess(TNG, args, env, { tty: options.tty, timeoutMs: 60_000 });
-  const text = `${result.stdout}${result.stderr}`.trimEnd();
+  const shown = args[0] === 'credential-process' ? result.stderr : `${result.stdout}${result.stderr}`;
+  const text = shown.trimEnd();
   if (text) process.stdout.write(`${text.replace(/^/gm, '  ')}\n`);
   const expected = options.expect ?? 0;
   const mark = result.code === expected ? '✔' : '✘';
@@ -41,11 +44,19 @@ try {
   process.stdout.write(`${bold('tng demo')} — sandbox issuer ${sandbox.issuer}, Vault ${sandbox.vaultAddr}\n`);
   process.stdout.write(dim(`throw-away HOME ${home}; the sandbox user is alice@example.com\n`));
 
-  await step('Configure a profile', ['init', '--issuer', sandbox.issuer, '--client-id', CLIENT_ID, '--vault-addr', sandbox.vaultAddr, '--vault-role', ROLE]);
+  await step('Configure a profile', ['init', '--issuer', sandbox.issuer, '--client-id', CLIENT_ID, '--vault-addr', sandbox.vaultAddr, '--vault-role', ROLE, '--aws-role', 'deploy', '--aws-region', 'us-east-1']);
   await step('Log in: Dex (auth code + PKCE in the browser) → Vault JWT login → keychain', ['login'], { tty: true });
   await step('Who am I, read live from Vault', ['whoami']);
   const json = await step('The same as JSON, for scripts', ['whoami', '--json']);
   const report = JSON.parse(json.stdout) as { vault: { accessor: string } };
+  await step(
+    'Run the AWS CLI with 15-minute credentials from Vault, served by tng\'s local credentials endpoint',
+    ['exec', '--', '/usr/bin/aws', 'sts', 'get-caller-identity', '--endpoint-url', sandbox.stsUrl, '--output', 'json'],
+  );
+  await step('The AWS CLI can also ask tng itself (credential_process)', ['credential-process']).then((r) => {
+    if (r.code === 0) process.stdout.write(dim('  (printed the Version 1 JSON the AWS SDKs read; secrets not shown here)\n'));
+  });
+  await step('Who am I now: the AWS identity is read live from STS', ['whoami']);
   await step('Log in again: the stored refresh token, no browser; the old Vault token is revoked', ['login'], { tty: true });
   const revoked = sandbox.vault.tokens().find((t) => t.accessor === report.vault.accessor)?.revoked;
   process.stdout.write(dim(`  the first Vault token is ${revoked ? 'revoked' : 'STILL LIVE'} at Vault\n`));

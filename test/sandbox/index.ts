@@ -7,7 +7,8 @@
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { startOidcSandbox, type OidcSandbox, type OidcSandboxOptions } from './oidc.ts';
-import { startVaultSandbox, type JwtRole, type OidcRole, type VaultSandbox, type VaultSandboxOptions } from './vault/index.ts';
+import { startStsSandbox, type StsSandbox } from './sts.ts';
+import { startVaultSandbox, type AwsRole, type JwtRole, type OidcRole, type VaultSandbox, type VaultSandboxOptions } from './vault/index.ts';
 
 export const CLIENT_ID = 'tng';
 export const ROLE = 'engineer';
@@ -38,13 +39,27 @@ export const ENGINEER_OIDC_ROLE: OidcRole = {
   token_ttl: '15m',
 };
 
+export const AWS_ACCOUNT = '123456789012';
+export const DEPLOY_ROLE_ARN = `arn:aws:iam::${AWS_ACCOUNT}:role/deploy`;
+/** The AWS secrets engine roles of the sandbox Vault. */
+export const AWS_ROLES: Record<string, AwsRole> = {
+  deploy: { credential_type: 'assumed_role', role_arns: [DEPLOY_ROLE_ARN], max_sts_ttl: '1h' },
+  multi: { credential_type: 'assumed_role', role_arns: [DEPLOY_ROLE_ARN, `arn:aws:iam::${AWS_ACCOUNT}:role/readonly`] },
+  'legacy-user': { credential_type: 'iam_user', policy_arns: ['arn:aws:iam::aws:policy/ReadOnlyAccess'] },
+  // Credentials that run out after a few seconds, to watch tng's endpoint refresh them.
+  'short-lived': { credential_type: 'assumed_role', role_arns: [DEPLOY_ROLE_ARN], sandbox_lifetime_seconds: 4 },
+};
+
 export interface Sandbox {
   issuer: string;
   vaultAddr: string;
   /** The callback port registered at the provider for Vault's OIDC method (redirect_port for tng). */
   vaultOidcPort: number;
+  /** STS that answers GetCallerIdentity for credentials the sandbox Vault issued (AWS_ENDPOINT_URL_STS). */
+  stsUrl: string;
   oidc: OidcSandbox;
   vault: VaultSandbox;
+  sts: StsSandbox;
   close(): Promise<void>;
 }
 
@@ -93,15 +108,19 @@ export async function startSandbox(options: { oidc?: OidcSandboxOptions; vault?:
       bound_issuer: oidc.issuer,
       roles: { [ROLE]: ENGINEER_OIDC_ROLE },
     },
+    aws: { mount: 'aws', account: AWS_ACCOUNT, roles: AWS_ROLES },
   });
+  const sts = await startStsSandbox({ registry: vault.awsCredentials });
   return {
     issuer: oidc.issuer,
     vaultAddr: vault.addr,
     vaultOidcPort,
+    stsUrl: sts.url,
     oidc,
     vault,
+    sts,
     close: async () => {
-      await Promise.allSettled([vault.close(), oidc.close()]);
+      await Promise.allSettled([vault.close(), oidc.close(), sts.close()]);
     },
   };
 }
@@ -110,6 +129,7 @@ const isMain = process.argv[1] !== undefined && import.meta.url === new URL(`fil
 if (isMain) {
   const sandbox = await startSandbox();
   process.stdout.write(`issuer     ${sandbox.issuer}\nvault_addr ${sandbox.vaultAddr}\nclient_id  ${CLIENT_ID}\nvault_role ${ROLE}\n`);
+  process.stdout.write(`sts_url    ${sandbox.stsUrl} (AWS_ENDPOINT_URL_STS; aws_role deploy)\n`);
   process.stdout.write(`Vault's OIDC method: vault_auth = "oidc", redirect_port = ${sandbox.vaultOidcPort}\n`);
   process.stdout.write('Users: alice@example.com / password, bob@example.com / password. Ctrl-C to stop.\n');
   process.on('SIGINT', () => void sandbox.close().then(() => process.exit(0)));

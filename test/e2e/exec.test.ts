@@ -1,0 +1,318 @@
+import assert from 'node:assert/strict';
+import { readdir, readFile, stat, writeFile, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { DEPLOY_ROLE_ARN, startSandbox, type Sandbox } from '../sandbox/index.ts';
+import { TNG, createWorld, initProfile, login, runProcess, type World } from './harness.ts';
+
+const AWS_CLI = '/usr/bin/aws';
+let sandbox: Sandbox;
+let world: World;
+/** Every secret the sandbox handed to tng during this file, for the hygiene checks at the end. */
+const secrets = new Set<string>();
+
+before(async () => {
+  sandbox = await startSandbox();
+  world = await createWorld();
+  await initProfile(world, sandbox, ['--aws-role', 'deploy', '--aws-region', 'eu-west-1']);
+  const result = await login(world);
+  assert.equal(result.code, 0, result.stdout);
+  world.env.AWS_ENDPOINT_URL_STS = sandbox.stsUrl;
+  world.env.AWS_EC2_METADATA_DISABLED = 'true';
+});
+after(async () => {
+  await world.dispose();
+  await sandbox.close();
+});
+
+/** Node as the child, printing what it was given. */
+const PRINT_ENV = [process.execPath, '-e', 'process.stdout.write(JSON.stringify(process.env))'];
+
+async function childEnv(args: string[] = [], env: Record<string, string | undefined> = {}): Promise<NodeJS.ProcessEnv> {
+  const result = await world.run(['exec', '--profile', world.profile, ...args, '--', ...PRINT_ENV], { env });
+  assert.equal(result.code, 0, result.stderr);
+  const childEnvironment = JSON.parse(result.stdout) as NodeJS.ProcessEnv;
+  for (const name of ['VAULT_TOKEN', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_CONTAINER_AUTHORIZATION_TOKEN']) {
+    const value = childEnvironment[name];
+    if (value) secrets.add(value);
+  }
+  return childEnvironment;
+}
+
+describe('tng exec: the child environment', () => {
+  it('gets Vault, the credentials endpoint, the region and tng ids; inherited AWS settings are removed', async () => {
+    const env = await childEnv([], { AWS_PROFILE: 'prod', AWS_ACCESS_KEY_ID: 'AKIAINHERITED', AWS_SECRET_ACCESS_KEY: 'inherited', AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: '/v2/creds' });
+    assert.equal(env.AWS_PROFILE, undefined);
+    assert.equal(env.AWS_ACCESS_KEY_ID, undefined);
+    assert.equal(env.AWS_SECRET_ACCESS_KEY, undefined);
+    assert.equal(env.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI, undefined);
+    assert.match(env.AWS_CONTAINER_CREDENTIALS_FULL_URI ?? '', /^http:\/\/127\.0\.0\.1:\d+\//);
+    assert.ok((env.AWS_CONTAINER_AUTHORIZATION_TOKEN ?? '').length >= 32);
+    assert.equal(env.AWS_REGION, 'eu-west-1');
+    assert.equal(env.AWS_DEFAULT_REGION, 'eu-west-1');
+    assert.equal(env.VAULT_ADDR, sandbox.vaultAddr);
+    assert.match(env.VAULT_TOKEN ?? '', /^hvs\./);
+    assert.equal(env.TNG_PROFILE, world.profile);
+    assert.match(env.TNG_AUDIT_ID ?? '', /^[0-9a-f-]{36}$/);
+    assert.equal(env.HOME, world.home);
+  });
+
+  it('--no-server hands static keys; --no-aws and --no-vault leave those out', async () => {
+    const keys = await childEnv(['--no-server']);
+    assert.match(keys.AWS_ACCESS_KEY_ID ?? '', /^ASIA/);
+    assert.ok(keys.AWS_SECRET_ACCESS_KEY && keys.AWS_SESSION_TOKEN);
+    assert.equal(keys.AWS_CONTAINER_CREDENTIALS_FULL_URI, undefined);
+    const none = await childEnv(['--no-aws', '--no-vault'], { AWS_PROFILE: 'kept' });
+    assert.equal(none.AWS_CONTAINER_CREDENTIALS_FULL_URI, undefined);
+    assert.equal(none.AWS_PROFILE, 'kept', 'without tng\'s AWS credentials nothing is removed');
+    assert.equal(none.VAULT_TOKEN, undefined);
+  });
+
+  it('passes stdin through and returns the child\'s status (0, 7, 143 for SIGTERM)', async () => {
+    const echo = await world.run(['exec', '--profile', world.profile, '--', 'cat'], { input: 'hello through tng\n' });
+    assert.equal(echo.code, 0);
+    assert.equal(echo.stdout, 'hello through tng\n');
+    assert.equal((await world.run(['exec', '--profile', world.profile, '--', 'sh', '-c', 'exit 7'])).code, 7);
+    assert.equal((await world.run(['exec', '--profile', world.profile, '--', 'sh', '-c', 'kill -TERM $$'])).code, 143);
+    assert.equal((await world.run(['exec', '--profile', world.profile, '--', 'true'])).code, 0);
+  });
+
+  it('forwards SIGTERM, and SIGINT exactly once when there is no TTY', async () => {
+    const trap = (signal: string) =>
+      `let n = 0; process.on('${signal}', () => { n++; setTimeout(() => process.exit(40 + n), 300); }); process.stdout.write('ready\\n'); setInterval(() => {}, 1000);`;
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+      const running = world.start(['exec', '--profile', world.profile, '--', process.execPath, '-e', trap(signal)]);
+      await running.waitFor(/ready/);
+      running.child.kill(signal);
+      const result = await running.exited;
+      assert.equal(result.code, 41, `${signal}: the child saw it once and its status came back (${result.stderr})`);
+    }
+  });
+
+  it('a missing command is tng\'s usage error', async () => {
+    const result = await world.run(['exec', '--profile', world.profile, '--', 'no-such-command-anywhere']);
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /command not found/);
+  });
+
+  it('refuses to nest (exit 2) and says to use the parent\'s credentials', async () => {
+    const result = await world.run(['exec', '--profile', world.profile, '--', TNG, 'exec', '--', 'true']);
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /Already inside `tng exec`/);
+    assert.match(result.stderr, /parent's credentials/);
+  });
+
+  it('without a session and without a TTY: exit 3, no browser', async () => {
+    const other = await createWorld();
+    try {
+      await initProfile(other, sandbox, ['--aws-role', 'deploy']);
+      const result = await other.run(['exec', '--profile', other.profile, '--', 'true']);
+      assert.equal(result.code, 3);
+      assert.match(result.stderr, /tng login/);
+      assert.deepEqual(await other.browserRuns(), []);
+    } finally {
+      await other.dispose();
+    }
+  });
+
+  it('with a TTY and no session it logs in first, then runs the command', async () => {
+    const other = await createWorld();
+    try {
+      await initProfile(other, sandbox);
+      const result = await other.run(['exec', '--profile', other.profile, '--', 'sh', '-c', 'echo "child ran with $TNG_PROFILE"'], { tty: true });
+      assert.equal(result.code, 0, result.stdout);
+      assert.match(result.stdout, /Not logged in yet: logging in first/);
+      assert.match(result.stdout, new RegExp(`child ran with ${other.profile}`));
+    } finally {
+      await other.dispose();
+    }
+  });
+});
+
+describe('tng exec with the real AWS CLI', () => {
+  it('the AWS CLI signs get-caller-identity with credentials from the endpoint, and STS accepts it', async () => {
+    const result = await world.run(['exec', '--profile', world.profile, '--', AWS_CLI, 'sts', 'get-caller-identity', '--endpoint-url', sandbox.stsUrl, '--output', 'json']);
+    assert.equal(result.code, 0, result.stderr);
+    const identity = JSON.parse(result.stdout) as { Arn: string; Account: string };
+    assert.match(identity.Arn, /^arn:aws:sts::123456789012:assumed-role\/deploy\/tng-[0-9a-f-]{36}$/);
+    assert.equal(identity.Account, '123456789012');
+  });
+
+  it('and with static keys (--no-server)', async () => {
+    const result = await world.run(['exec', '--profile', world.profile, '--no-server', '--', AWS_CLI, 'sts', 'get-caller-identity', '--endpoint-url', sandbox.stsUrl, '--output', 'json']);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match((JSON.parse(result.stdout) as { Arn: string }).Arn, /assumed-role\/deploy\//);
+  });
+
+  it('credential-process prints exactly the Version 1 JSON and works as credential_process', async () => {
+    const result = await world.run(['credential-process', '--profile', world.profile]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stderr, '');
+    const output = JSON.parse(result.stdout) as Record<string, unknown>;
+    assert.deepEqual(Object.keys(output), ['Version', 'AccessKeyId', 'SecretAccessKey', 'SessionToken', 'Expiration']);
+    assert.equal(output.Version, 1);
+    assert.ok(Date.parse(output.Expiration as string) > Date.now() + 5 * 60_000);
+    secrets.add(output.SecretAccessKey as string).add(output.SessionToken as string);
+
+    await mkdir(join(world.home, '.aws'), { recursive: true });
+    await writeFile(join(world.home, '.aws', 'config'), `[profile via-tng]\ncredential_process = ${TNG} credential-process --profile ${world.profile}\nregion = us-east-1\n`);
+    const cli = await runProcess(AWS_CLI, ['sts', 'get-caller-identity', '--profile', 'via-tng', '--endpoint-url', sandbox.stsUrl, '--output', 'json'], world.env);
+    assert.equal(cli.code, 0, cli.stderr);
+    assert.match((JSON.parse(cli.stdout) as { Arn: string }).Arn, /assumed-role\/deploy\//);
+  });
+
+  it('credential-process without a session: exit 3 and nothing on stdout', async () => {
+    const other = await createWorld();
+    try {
+      await initProfile(other, sandbox, ['--aws-role', 'deploy']);
+      const result = await other.run(['credential-process', '--profile', other.profile]);
+      assert.equal(result.code, 3);
+      assert.equal(result.stdout, '');
+      assert.deepEqual(await other.browserRuns(), []);
+    } finally {
+      await other.dispose();
+    }
+  });
+
+  it('IAM-user keys (aws_credential_type = "creds") go into the environment, and tng says so', async () => {
+    const other = await createWorld();
+    try {
+      await initProfile(other, sandbox, ['--aws-role', 'legacy-user', '--aws-credential-type', 'creds']);
+      assert.equal((await login(other)).code, 0);
+      const result = await other.run(['exec', '--profile', other.profile, '--', AWS_CLI, 'sts', 'get-caller-identity', '--endpoint-url', sandbox.stsUrl, '--region', 'us-east-1', '--output', 'json'], { env: { AWS_EC2_METADATA_DISABLED: 'true' } });
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(result.stderr, /IAM-user keys have no session token.*--no-server/);
+      assert.match((JSON.parse(result.stdout) as { Arn: string }).Arn, /^arn:aws:iam::123456789012:user\//);
+    } finally {
+      await other.dispose();
+    }
+  });
+});
+
+describe('AWS credential issuance', () => {
+  it('20 parallel execs with an empty cache share one issuance at Vault', async () => {
+    const other = await createWorld();
+    try {
+      await initProfile(other, sandbox, ['--aws-role', 'deploy']);
+      assert.equal((await login(other)).code, 0);
+      const before = sandbox.vault.awsCredentials.issuanceCount('deploy');
+      const results = await Promise.all(Array.from({ length: 20 }, () => other.run(['exec', '--profile', other.profile, '--', 'true'], { timeoutMs: 60_000 })));
+      assert.deepEqual(results.map((r) => r.code), Array(20).fill(0), results.map((r) => r.stderr).join('\n'));
+      assert.equal(sandbox.vault.awsCredentials.issuanceCount('deploy') - before, 1);
+    } finally {
+      await other.dispose();
+    }
+  });
+
+  it('names the audit entry in the STS session name, with the requested TTL and role ARN', async () => {
+    const other = await createWorld();
+    try {
+      await initProfile(other, sandbox, ['--aws-role', 'multi', '--aws-role-arn', DEPLOY_ROLE_ARN]);
+      assert.equal((await login(other)).code, 0);
+      const env = await (async () => {
+        const result = await other.run(['exec', '--profile', other.profile, '--ttl', '30m', '--', ...PRINT_ENV]);
+        assert.equal(result.code, 0, result.stderr);
+        return JSON.parse(result.stdout) as NodeJS.ProcessEnv;
+      })();
+      const issued = sandbox.vault.awsCredentials.issued().at(-1);
+      assert.equal(issued?.role, 'multi');
+      assert.equal(issued?.sessionName, `tng-${env.TNG_AUDIT_ID}`);
+      assert.ok(Math.abs((issued?.expiresAt ?? 0) - Date.now() - 30 * 60_000) < 60_000);
+      const audit = (await readFile(join(other.state, 'audit.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+      const entry = audit.find((e) => e.id === env.TNG_AUDIT_ID);
+      assert.equal(entry?.event, 'exec');
+      assert.equal(entry?.program, 'node');
+      assert.match(String(entry?.argv_sha256), /^[0-9a-f]{64}$/);
+      assert.equal(entry?.aws_access_key_id, issued?.accessKeyId);
+    } finally {
+      await other.dispose();
+    }
+  });
+
+  it('a TTL Vault refuses is exit 2 with Vault\'s reason', async () => {
+    const result = await world.run(['exec', '--profile', world.profile, '--role', 'multi', '--role-arn', DEPLOY_ROLE_ARN, '--ttl', '2h', '--', 'true']);
+    assert.equal(result.code, 2, result.stderr);
+    assert.match(result.stderr, /Vault refused a 7200s lifetime/);
+    assert.match(result.stderr, /MaxSessionDuration/);
+    assert.equal((await world.run(['exec', '--profile', world.profile, '--ttl', 'soon', '--', 'true'])).code, 2);
+  });
+
+  it('the endpoint serves fresh credentials across an expiry, read by the AWS SDK for JavaScript', async () => {
+    const script = `
+      import { fromHttp } from '@aws-sdk/credential-providers';
+      import { STSClient, GetCallerIdentityCommand } from '@aws-sdk/client-sts';
+      const first = await fromHttp({})();
+      await new Promise((r) => setTimeout(r, 5000));
+      const second = await fromHttp({})();
+      const call = async (credentials) => {
+        try {
+          return (await new STSClient({ region: 'us-east-1', endpoint: process.env.AWS_ENDPOINT_URL_STS, credentials, maxAttempts: 1 }).send(new GetCallerIdentityCommand({}))).Arn;
+        } catch (error) { return error.name; }
+      };
+      process.stdout.write(JSON.stringify({ first: first.accessKeyId, second: second.accessKeyId, firstNow: await call(first), secondNow: await call(second) }));
+    `;
+    const result = await world.run(['exec', '--profile', world.profile, '--role', 'short-lived', '--', process.execPath, '--input-type=module', '-e', script], { timeoutMs: 60_000 });
+    assert.equal(result.code, 0, result.stderr);
+    const outcome = JSON.parse(result.stdout) as Record<string, string>;
+    assert.notEqual(outcome.first, outcome.second);
+    assert.equal(outcome.firstNow, 'ExpiredToken');
+    assert.match(outcome.secondNow ?? '', /assumed-role\/deploy\//);
+  });
+
+  it('whoami shows the AWS identity from STS GetCallerIdentity', async () => {
+    await childEnv();
+    const result = await world.run(['whoami', '--json', '--profile', world.profile]);
+    assert.equal(result.code, 0, result.stderr);
+    const aws = (JSON.parse(result.stdout) as { aws: Record<string, string> }).aws;
+    assert.match(aws.arn ?? '', /^arn:aws:sts::123456789012:assumed-role\/deploy\/tng-/);
+    assert.equal(aws.account, '123456789012');
+    assert.match(aws.user_id ?? '', /^AROA[A-Z0-9]+:tng-/);
+    assert.match(aws.access_key_id ?? '', /^ASIA/);
+    assert.ok(Date.parse(aws.expires_at ?? '') > Date.now());
+    assert.ok(sandbox.sts.requests().some((r) => r.action === 'GetCallerIdentity' && r.accessKeyId === aws.access_key_id && r.status === 200));
+  });
+});
+
+describe('tng token-helper for the Vault CLI', () => {
+  it('store/get/erase its own item; get falls back to the profile session; logout removes both', async () => {
+    const env = { VAULT_ADDR: sandbox.vaultAddr };
+    const sessionToken = (await childEnv()).VAULT_TOKEN as string;
+    const initial = await world.run(['token-helper', 'get'], { env });
+    assert.equal(initial.code, 0);
+    assert.equal(initial.stdout, sessionToken, 'no stored token: the session token of the matching profile, no newline');
+    assert.equal((await world.run(['token-helper', 'store'], { env, input: 'hvs.stored-by-the-vault-cli' })).code, 0);
+    assert.equal((await world.run(['token-helper', 'get'], { env })).stdout, 'hvs.stored-by-the-vault-cli');
+    assert.equal((await world.run(['token-helper', 'get'], { env: { VAULT_ADDR: 'https://other.example.com' } })).stdout, '');
+    assert.equal((await world.run(['token-helper', 'erase'], { env })).code, 0);
+    assert.equal((await world.run(['token-helper', 'get'], { env })).stdout, sessionToken);
+    assert.equal((await world.run(['token-helper', 'bogus'])).code, 2);
+  });
+});
+
+describe('secret hygiene', () => {
+  it('the child\'s argv, tng\'s argv and every file tng wrote hold no secret', async () => {
+    const script = `const fs = require('fs'); const read = (p) => { try { return fs.readFileSync(p, 'utf8'); } catch { return ''; } }; process.stdout.write(JSON.stringify({ self: read('/proc/self/cmdline'), parent: read('/proc/' + process.ppid + '/cmdline') }));`;
+    const result = await world.run(['exec', '--profile', world.profile, '--no-server', '--', process.execPath, '-e', script]);
+    assert.equal(result.code, 0, result.stderr);
+    const cmdlines = result.stdout;
+    await childEnv(['--no-server']);
+    assert.ok(secrets.size >= 4, `collected ${secrets.size} secrets`);
+    const files: string[] = [];
+    const walk = async (dir: string) => {
+      for (const entry of await readdir(dir, { withFileTypes: true })) {
+        const path = join(dir, entry.name);
+        if (entry.isDirectory()) await walk(path);
+        else if (entry.isFile()) files.push(path);
+      }
+    };
+    await walk(world.home);
+    assert.ok(files.some((f) => f.endsWith('audit.jsonl')));
+    for (const secret of secrets) {
+      assert.ok(!cmdlines.includes(secret), 'a secret is on a command line');
+      for (const file of files) {
+        if ((await stat(file)).size > 10_000_000) continue;
+        assert.ok(!(await readFile(file, 'utf8')).includes(secret), `a secret is in ${file.replace(world.home, '~')}`);
+      }
+    }
+  });
+});
