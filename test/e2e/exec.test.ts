@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { readdir, readFile, stat, writeFile, mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DEPLOY_ROLE_ARN, startSandbox, type Sandbox } from '../sandbox/index.ts';
 import { TNG, createWorld, initProfile, login, runProcess, type World } from './harness.ts';
@@ -286,6 +286,10 @@ describe('tng token-helper for the Vault CLI', () => {
     assert.equal((await world.run(['token-helper', 'erase'], { env })).code, 0);
     assert.equal((await world.run(['token-helper', 'get'], { env })).stdout, sessionToken);
     assert.equal((await world.run(['token-helper', 'bogus'])).code, 2);
+    // The executable the Vault CLI runs as `<path> get`.
+    const viaWrapper = await runProcess(join(dirname(TNG), 'tng-token-helper'), ['get'], { ...world.env, ...env });
+    assert.equal(viaWrapper.code, 0, viaWrapper.stderr);
+    assert.equal(viaWrapper.stdout, sessionToken);
   });
 });
 
