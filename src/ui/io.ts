@@ -1,3 +1,5 @@
+import { TngError } from '../errors.ts';
+
 /**
  * The one place that knows about the terminal. Commands ask `io.canPrompt()`; they never look at
  * `process.stdout.isTTY` themselves. Human-readable text goes to stderr, machine output to stdout.
@@ -15,6 +17,8 @@ export interface IO {
   readStdin(): Promise<string>;
   /** Asks a question on the terminal and returns the answer (only when canPrompt()). */
   ask(question: string): Promise<string>;
+  /** Asks for a secret (a PIN) without echoing it; Ctrl-C rejects with an interruption (exit 130). */
+  askSecret(question: string): Promise<string>;
   colour: boolean;
 }
 
@@ -46,6 +50,40 @@ export function createIO(streams: ProcessStreams = process): IO {
       for await (const chunk of stdin) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
       return Buffer.concat(chunks).toString('utf8');
     },
+    askSecret: (question) =>
+      new Promise((resolve, reject) => {
+        if (!stdin.isTTY) {
+          reject(new TngError('usage', 'io.no-tty', 'A secret can only be asked for on a terminal.', { hint: 'Run the command on a terminal.' }));
+          return;
+        }
+        stderr.write(question);
+        let value = '';
+        const finish = () => {
+          stdin.off('data', onData);
+          stdin.setRawMode(false);
+          stdin.pause();
+          stderr.write('\n');
+        };
+        const onData = (chunk: Buffer | string) => {
+          for (const ch of chunk.toString()) {
+            if (ch === '\r' || ch === '\n' || ch === '\u0004') {
+              finish();
+              resolve(value);
+              return;
+            }
+            if (ch === '\u0003') {
+              finish();
+              reject(new TngError('interrupted', 'io.interrupted', 'Interrupted.', { hint: 'Run the command again when ready.' }));
+              return;
+            }
+            if (ch === '\u007f' || ch === '\b') value = [...value].slice(0, -1).join('');
+            else if (ch >= ' ') value += ch;
+          }
+        };
+        stdin.setRawMode(true);
+        stdin.resume();
+        stdin.on('data', onData);
+      }),
     ask: async (question) => {
       const { createInterface } = await import('node:readline/promises');
       const rl = createInterface({ input: stdin, output: stderr, terminal: true });

@@ -86,6 +86,7 @@ function deps(overrides: Partial<DoctorCommandDeps> = {}): DoctorCommandDeps {
     warn: () => undefined,
     readStdin: async () => '',
     ask: async () => '',
+    askSecret: async () => '',
     colour: false,
   };
   return {
