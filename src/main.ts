@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { credentialProcessCommand } from './commands/credential-process.ts';
 import { doctorCommand } from './commands/doctor.ts';
+import { enrollCommand } from './commands/enroll.ts';
 import { execCommand } from './commands/exec.ts';
 import { initCommand } from './commands/init.ts';
 import { loginCommand } from './commands/login.ts';
@@ -25,6 +26,7 @@ export function buildProgram(deps: Deps, done: (code: number) => void): Command 
     .showSuggestionAfterError(true)
     .enablePositionalOptions();
   program.addCommand(initCommand(deps, done));
+  program.addCommand(enrollCommand(deps, done));
   program.addCommand(loginCommand(deps, done));
   program.addCommand(whoamiCommand(deps, done));
   program.addCommand(logoutCommand(deps, done));

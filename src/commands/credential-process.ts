@@ -32,7 +32,13 @@ export async function runCredentialProcess(options: CredentialProcessOptions, de
     import('../audit/log.ts'),
   ]);
   await currentSession(profile, deps, false);
-  const credentials = await awsCredentials(profile, { role, roleArn: profile.awsRoleArn, ttlSeconds: profile.awsTtlSeconds, auditId: newAuditId() }, deps);
+  const auditId = newAuditId();
+  if (profile.touch === 'exec') {
+    const [{ touch }, { createHash }] = await Promise.all([import('../hardware/touch.ts'), import('node:crypto')]);
+    const challenge = createHash('sha256').update(JSON.stringify({ event: 'credential-process', id: auditId, profile: profile.name, role })).digest();
+    await touch(profile, challenge, { openDataKey: false, purpose: 'Touch your security key to hand AWS credentials to the AWS CLI.' }, deps);
+  }
+  const credentials = await awsCredentials(profile, { role, roleArn: profile.awsRoleArn, ttlSeconds: profile.awsTtlSeconds, auditId }, deps);
   const output: Record<string, unknown> = {
     Version: 1,
     AccessKeyId: credentials.accessKeyId,

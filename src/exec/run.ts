@@ -37,6 +37,12 @@ export function argvDigest(argv: string[]): string {
 export async function execute(profile: Profile, plan: ExecPlan, deps: Deps): Promise<number> {
   const session = await currentSession(profile, deps, true);
   const auditId = newAuditId();
+  const argvSha256 = argvDigest([plan.command, ...plan.args]);
+  if (profile.touch === 'exec') {
+    const { touch } = await import('../hardware/touch.ts');
+    const challenge = createHash('sha256').update(JSON.stringify({ event: 'exec', id: auditId, profile: profile.name, argv_sha256: argvSha256 })).digest();
+    await touch(profile, challenge, { openDataKey: false, purpose: `Touch your security key to run ${basename(plan.command)}.` }, deps);
+  }
   const role = plan.noAws ? undefined : (plan.role ?? profile.awsRole);
   const request: AwsRequest | undefined = role
     ? { role, roleArn: plan.roleArn ?? profile.awsRoleArn, ttlSeconds: plan.ttlSeconds ?? profile.awsTtlSeconds, auditId }
@@ -89,7 +95,7 @@ export async function execute(profile: Profile, plan: ExecPlan, deps: Deps): Pro
           vault_accessor: session.vault.accessor,
           aws_access_key_id: credentials?.accessKeyId ?? null,
           program: basename(plan.command),
-          argv_sha256: argvDigest([plan.command, ...plan.args]),
+          argv_sha256: argvSha256,
         }).then(() => undefined, (error: unknown) => deps.io.warn(`Could not write the audit entry: ${String(error)}`));
       },
     });

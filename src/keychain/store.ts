@@ -14,8 +14,11 @@ export interface SecretStore {
 /** The keychain service name every tng item is stored under. */
 export const SERVICE = 'tng';
 
-/** Kinds of item tng keeps per profile; `aws` caches the AWS credentials of every role used. */
-export type ItemKind = 'session' | 'refresh-token' | 'client-secret' | 'aws';
+/**
+ * Kinds of item tng keeps per profile; `aws` caches the AWS credentials of every role used; `data-key` holds
+ * the data key sealed once per enrolled credential.
+ */
+export type ItemKind = 'session' | 'refresh-token' | 'client-secret' | 'aws' | 'data-key';
 
 /** The structured item name for one profile's item of one kind, e.g. `profile:work:session`. */
 export function itemKey(profile: string, kind: ItemKind): string {

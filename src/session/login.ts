@@ -1,6 +1,8 @@
+import { createHash, randomBytes } from 'node:crypto';
 import type { Profile } from '../config/profile.ts';
 import type { Deps } from '../deps.ts';
 import { TngError, describe, isTngError, noSessionError, usageError } from '../errors.ts';
+import { isSealed, newDataKey, seal, unseal } from '../keychain/seal.ts';
 import { itemKey } from '../keychain/store.ts';
 import { authCodeLogin, deviceCodeLogin, discover, refreshLogin, type OidcTokens } from '../oidc/client.ts';
 import { VaultClient, type VaultAuth } from '../vault/client.ts';
@@ -34,25 +36,29 @@ export function prefersDeviceCode(env: NodeJS.ProcessEnv): boolean {
  * grant, which needs a person at a TTY. A refresh token the issuer refuses falls back to the browser on a
  * TTY and is exit 3 without one.
  */
-async function obtainIdentity(profile: Profile, options: LoginOptions, deps: LoginDeps): Promise<OidcTokens> {
+async function obtainIdentity(profile: Profile, options: LoginOptions, deps: LoginDeps, gate: Gate): Promise<OidcTokens> {
   const store = await deps.keychain();
   const clientSecret = await store.get(itemKey(profile.name, 'client-secret'));
   const fetch = await deps.fetch({ cacertPath: profile.vaultCacert });
   const config = await discover({ issuer: profile.issuer, clientId: profile.clientId, clientSecret, fetch });
 
-  const refreshToken = await store.get(itemKey(profile.name, 'refresh-token'));
+  const refreshKey = itemKey(profile.name, 'refresh-token');
+  const stored = await store.get(refreshKey);
+  // A sealed refresh token opens only with the data key a touch unlocked; without one it is of no use.
+  const refreshToken = stored === undefined ? undefined : isSealed(stored) ? (gate.dataKey ? unseal(gate.dataKey, stored, refreshKey) : undefined) : stored;
+  const keep = async (token: string) => store.set(refreshKey, gate.dataKey ? seal(gate.dataKey, token, refreshKey) : token);
+
   if (refreshToken !== undefined && !options.deviceCode) {
     try {
       const tokens = await refreshLogin(config, refreshToken);
-      // Persist the rotated token before anything else can fail: the old one is already spent.
-      if (tokens.refreshToken !== refreshToken && tokens.refreshToken !== undefined) {
-        await store.set(itemKey(profile.name, 'refresh-token'), tokens.refreshToken);
-      }
+      // Persist the rotated token before anything else can fail: the old one is already spent. (Storing
+      // it also seals a token that was kept in the clear before the key was enrolled.)
+      if (tokens.refreshToken !== undefined) await keep(tokens.refreshToken);
       return tokens;
     } catch (error) {
       if (!isTngError(error, 'denied')) throw error;
       // The issuer no longer honours it (expired, revoked, or replaced by a login elsewhere).
-      await store.delete(itemKey(profile.name, 'refresh-token'));
+      await store.delete(refreshKey);
       if (!deps.io.canPrompt()) {
         throw noSessionError(`The stored refresh token was refused by the issuer (${describe(error)}).`, error);
       }
@@ -85,10 +91,31 @@ async function obtainIdentity(profile: Profile, options: LoginOptions, deps: Log
         io: deps.io,
         signal: deps.signal,
       });
-  if (tokens.refreshToken !== undefined) {
-    await store.set(itemKey(profile.name, 'refresh-token'), tokens.refreshToken);
-  }
+  if (tokens.refreshToken !== undefined) await keep(tokens.refreshToken);
   return tokens;
+}
+
+/** What the login's touch unlocked: the data key that seals the refresh token (absent when touch = "never"). */
+interface Gate {
+  dataKey?: Buffer;
+}
+
+/**
+ * The touch that starts a login (unless touch = "never"): an assertion over a fresh login challenge,
+ * verified against the enrolled key, whose hmac-secret output opens the data key. A key enrolled before any
+ * data key existed gets one now. Failing here (exit 5) leaves the keychain untouched.
+ */
+async function touchGate(profile: Profile, deps: LoginDeps): Promise<Gate> {
+  if (profile.touch === 'never') return {};
+  const { touch, sealDataKeyFor, readSealedDataKeys, writeSealedDataKeys } = await import('../hardware/touch.ts');
+  const challenge = createHash('sha256').update(JSON.stringify({ event: 'login', profile: profile.name, ts: deps.clock.now(), nonce: randomBytes(16).toString('hex') })).digest();
+  const touched = await touch(profile, challenge, { openDataKey: true, purpose: 'Touch your security key to log in.' }, deps);
+  if (touched.dataKey) return { dataKey: touched.dataKey };
+  const dataKey = newDataKey();
+  const store = await deps.keychain();
+  const sealed = await readSealedDataKeys(store, profile.name);
+  await writeSealedDataKeys(store, profile.name, { ...sealed, [touched.entry.credential_id]: sealDataKeyFor(touched.entry, touched.hmacOutput as Uint8Array, dataKey) });
+  return { dataKey };
 }
 
 function sessionFrom(profile: Profile, auth: VaultAuth, identity: Session['oidc'], nowMs: number): Session {
@@ -154,13 +181,15 @@ async function vaultOidcSession(profile: Profile, options: LoginOptions, deps: L
   if (options.deviceCode) {
     throw usageError('login.device-code-oidc', 'The device-code login is not available with vault_auth = "oidc" (Vault does the OIDC login itself).', 'Log in through the browser, or use vault_auth = "jwt".');
   }
+  await touchGate(profile, deps);
   const auth = await vaultOidcLogin(profile, options, deps, vault);
   const unknown: Session['oidc'] = { issuer: profile.issuer, subject: null, email: null, groups: null, expiresAt: null };
   return sessionFrom(profile, auth, unknown, deps.clock.now());
 }
 
 async function jwtSession(profile: Profile, options: LoginOptions, deps: LoginDeps, vault: VaultClient): Promise<Session> {
-  const tokens = await obtainIdentity(profile, options, deps);
+  const gate = await touchGate(profile, deps);
+  const tokens = await obtainIdentity(profile, options, deps, gate);
   const auth = await vault.jwtLogin(profile.vaultAuthMount, profile.vaultRole, tokens.idToken);
   return sessionFrom(profile, auth, identityFromClaims(tokens.claims), deps.clock.now());
 }
