@@ -1,0 +1,152 @@
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { after, before, describe, it } from 'node:test';
+import { parse } from 'smol-toml';
+import { createOsKeychain } from '../../src/keychain/os.ts';
+import { startVirtualAuthenticator, type VirtualAuthenticator } from '../sandbox/authenticator/index.ts';
+import { startSandbox, type Sandbox } from '../sandbox/index.ts';
+import { createWorld, initProfile, login, whoamiJson, type World } from './harness.ts';
+
+let sandbox: Sandbox;
+let primary: VirtualAuthenticator;
+let backup: VirtualAuthenticator;
+before(async () => {
+  sandbox = await startSandbox();
+  primary = await startVirtualAuthenticator({ touch: { kind: 'auto', delayMs: 50 } });
+  backup = await startVirtualAuthenticator({ touch: { kind: 'auto', delayMs: 50 }, aaguid: 'ee882879-721c-4913-9775-3dfcce97072a' });
+});
+after(async () => {
+  await Promise.allSettled([sandbox.close(), primary.close(), backup.close()]);
+});
+
+async function storedItem(world: World, kind: string): Promise<string | undefined> {
+  return createOsKeychain().get(`profile:${world.profile}:${kind}`);
+}
+
+async function fido2Entries(world: World): Promise<Array<Record<string, string>>> {
+  const config = parse(await readFile(world.config, 'utf8')) as { profiles: Record<string, { fido2?: Array<Record<string, string>> }> };
+  return config.profiles[world.profile]?.fido2 ?? [];
+}
+
+async function enrolledWorld(): Promise<World> {
+  const world = await createWorld();
+  world.env.TNG_FIDO2_DEVICE = primary.device;
+  await initProfile(world, sandbox);
+  assert.equal((await login(world)).code, 0, 'a login before enrolment, so there is a refresh token to seal');
+  const enrolled = await world.run(['enroll', '--profile', world.profile, '--uv', 'discouraged']);
+  assert.equal(enrolled.code, 0, enrolled.stderr);
+  return world;
+}
+
+describe('tng enroll', () => {
+  it('writes the public values, seals the stored refresh token, and whoami shows the hardware', async () => {
+    const world = await enrolledWorld();
+    try {
+      const [entry, ...rest] = await fido2Entries(world);
+      assert.equal(rest.length, 0);
+      assert.ok(entry);
+      assert.equal(entry.rp_id, 'tng:127.0.0.1');
+      assert.equal(entry.aaguid, 'cb69481e-8ff7-4039-93ec-0a2729a154a8');
+      assert.equal(entry.uv, 'discouraged');
+      assert.equal(Buffer.from(entry.salt ?? '', 'base64url').length, 32);
+      assert.ok(primary.credentials().some((c) => c.credentialId === entry.credential_id && c.rpId === 'tng:127.0.0.1'));
+      assert.match((await storedItem(world, 'refresh-token')) ?? '', /^tng-sealed:v1:/);
+      const { report } = await whoamiJson(world);
+      assert.equal(report?.hardware?.credential_id, entry.credential_id);
+      assert.equal(report?.hardware?.aaguid, entry.aaguid);
+    } finally {
+      await world.dispose();
+    }
+  });
+});
+
+describe('touch-gated login', () => {
+  it('a login touches the key first, even without a TTY, and the sealed refresh token works', async () => {
+    const world = await enrolledWorld();
+    try {
+      const touches = primary.stats().getAssertion;
+      const result = await world.run(['login', '--profile', world.profile]);
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(result.stderr, /Touch your security key to log in/);
+      assert.ok(primary.stats().getAssertion > touches);
+      assert.equal((await world.browserRuns()).length, 1, 'only the very first login used the browser');
+    } finally {
+      await world.dispose();
+    }
+  });
+
+  it('a denied touch is exit 5 and leaves the session and the keychain as they were', async () => {
+    const world = await enrolledWorld();
+    try {
+      const sealedBefore = await storedItem(world, 'refresh-token');
+      const accessor = (await whoamiJson(world)).report?.vault.accessor;
+      primary.setTouch({ kind: 'deny', delayMs: 50 });
+      const denied = await world.run(['login', '--profile', world.profile]);
+      primary.setTouch({ kind: 'auto', delayMs: 50 });
+      assert.equal(denied.code, 5, denied.stderr);
+      assert.match(denied.stderr, /hint: /);
+      assert.equal(await storedItem(world, 'refresh-token'), sealedBefore);
+      assert.equal((await whoamiJson(world)).report?.vault.accessor, accessor);
+    } finally {
+      primary.setTouch({ kind: 'auto', delayMs: 50 });
+      await world.dispose();
+    }
+  });
+
+  it('no authenticator and no TTY: exit 5 at once', async () => {
+    const world = await enrolledWorld();
+    try {
+      const started = Date.now();
+      const result = await world.run(['login', '--profile', world.profile], { env: { TNG_FIDO2_DEVICE: `unix:${world.home}/no-such-key` } });
+      assert.equal(result.code, 5, result.stderr);
+      assert.ok(Date.now() - started < 5000);
+    } finally {
+      await world.dispose();
+    }
+  });
+
+  it('another key (not enrolled) cannot log in: exit 5', async () => {
+    const world = await enrolledWorld();
+    try {
+      const result = await world.run(['login', '--profile', world.profile], { env: { TNG_FIDO2_DEVICE: backup.device } });
+      assert.equal(result.code, 5, result.stderr);
+      assert.match(result.stderr, /not enrolled/);
+    } finally {
+      await world.dispose();
+    }
+  });
+
+  it('a backup key enrolled with --add opens the same secrets', async () => {
+    const world = await enrolledWorld();
+    try {
+      const added = await world.run(['enroll', '--add', '--profile', world.profile, '--uv', 'discouraged'], { env: { TNG_FIDO2_DEVICE: `${primary.device},${backup.device}` } });
+      assert.equal(added.code, 0, added.stderr);
+      const entries = await fido2Entries(world);
+      assert.equal(entries.length, 2);
+      assert.equal(entries[1]?.aaguid, 'ee882879-721c-4913-9775-3dfcce97072a');
+      const viaBackup = await world.run(['login', '--profile', world.profile], { env: { TNG_FIDO2_DEVICE: backup.device } });
+      assert.equal(viaBackup.code, 0, viaBackup.stderr);
+      assert.equal((await world.browserRuns()).length, 1, 'the backup opened the sealed refresh token: no browser');
+    } finally {
+      await world.dispose();
+    }
+  });
+
+  it('touch = "exec" asks for a touch on each exec', async () => {
+    const world = await enrolledWorld();
+    try {
+      assert.equal((await world.run(['init', '--profile', world.profile, '--touch', 'exec'])).code, 0);
+      const before = primary.stats().getAssertion;
+      const result = await world.run(['exec', '--profile', world.profile, '--', 'true']);
+      assert.equal(result.code, 0, result.stderr);
+      assert.ok(primary.stats().getAssertion > before);
+      primary.setTouch({ kind: 'deny', delayMs: 20 });
+      const denied = await world.run(['exec', '--profile', world.profile, '--', 'true']);
+      primary.setTouch({ kind: 'auto', delayMs: 50 });
+      assert.equal(denied.code, 5);
+    } finally {
+      primary.setTouch({ kind: 'auto', delayMs: 50 });
+      await world.dispose();
+    }
+  });
+});
