@@ -7,6 +7,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startVirtualAuthenticator } from '../test/sandbox/authenticator/index.ts';
 import { CLIENT_ID, ROLE, startSandbox } from '../test/sandbox/index.ts';
 import { BROWSER_HELPER, TNG, runProcess, type RunResult } from '../test/e2e/harness.ts';
 
@@ -14,6 +15,8 @@ const bold = (text: string) => (process.stdout.isTTY ? `\u001b[1m${text}\u001b[0
 const dim = (text: string) => (process.stdout.isTTY ? `\u001b[2m${text}\u001b[0m` : text);
 
 const sandbox = await startSandbox();
+// The security key: a virtual FIDO2 authenticator on a UNIX socket, touched 0.3 s after it asks.
+const securityKey = await startVirtualAuthenticator({ touch: { kind: 'auto', delayMs: 300 } });
 const home = await mkdtemp(join(tmpdir(), 'tng-demo-'));
 const env: Record<string, string | undefined> = {
   PATH: process.env.PATH,
@@ -24,6 +27,7 @@ const env: Record<string, string | undefined> = {
   TNG_PROFILE: 'demo',
   AWS_ENDPOINT_URL_STS: sandbox.stsUrl,
   AWS_EC2_METADATA_DISABLED: 'true',
+  TNG_FIDO2_DEVICE: securityKey.device,
 };
 let failures = 0;
 
@@ -41,11 +45,12 @@ async function step(title: string, args: string[], options: { tty?: boolean; exp
 }
 
 try {
-  process.stdout.write(`${bold('tng demo')} — sandbox issuer ${sandbox.issuer}, Vault ${sandbox.vaultAddr}\n`);
+  process.stdout.write(`${bold('tng demo')} — sandbox issuer ${sandbox.issuer}, Vault ${sandbox.vaultAddr}, security key ${securityKey.device}\n`);
   process.stdout.write(dim(`throw-away HOME ${home}; the sandbox user is alice@example.com\n`));
 
   await step('Configure a profile', ['init', '--issuer', sandbox.issuer, '--client-id', CLIENT_ID, '--vault-addr', sandbox.vaultAddr, '--vault-role', ROLE, '--aws-role', 'deploy', '--aws-region', 'us-east-1']);
   await step('Log in: Dex (auth code + PKCE in the browser) → Vault JWT login → keychain', ['login'], { tty: true });
+  await step('Enrol the security key: a credential with hmac-secret; its output seals the refresh token', ['enroll', '--uv', 'discouraged']);
   await step('Who am I, read live from Vault', ['whoami']);
   const json = await step('The same as JSON, for scripts', ['whoami', '--json']);
   const report = JSON.parse(json.stdout) as { vault: { accessor: string } };
@@ -57,13 +62,15 @@ try {
     if (r.code === 0) process.stdout.write(dim('  (printed the Version 1 JSON the AWS SDKs read; secrets not shown here)\n'));
   });
   await step('Who am I now: the AWS identity is read live from STS', ['whoami']);
-  await step('Log in again: the stored refresh token, no browser; the old Vault token is revoked', ['login'], { tty: true });
+  await step('Touch and go: the touch opens the sealed refresh token, no browser; the old Vault token is revoked', ['login'], { tty: true });
   const revoked = sandbox.vault.tokens().find((t) => t.accessor === report.vault.accessor)?.revoked;
   process.stdout.write(dim(`  the first Vault token is ${revoked ? 'revoked' : 'STILL LIVE'} at Vault\n`));
   if (!revoked) failures++;
   await step('Log out: revoke-self at Vault, secrets removed from the keychain', ['logout']);
   await step('After logout there is no session (exit 3)', ['whoami'], { expect: 3 });
+  process.stdout.write(dim(`  the security key was touched ${securityKey.stats().touches} times in this demo\n`));
 } finally {
+  await securityKey.close();
   await sandbox.close();
   await rm(home, { recursive: true, force: true });
 }
