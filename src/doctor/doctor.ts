@@ -7,6 +7,7 @@
 import type { Deps } from '../deps.ts';
 import { ExitCode } from '../errors.ts';
 import { configCheck, failFrom, issuerCheck, keychainCheck, sessionCheck, skipped, vaultCheck } from './checks.ts';
+import { authenticatorCheck } from './authenticator.ts';
 import { clockCheck } from './clock.ts';
 import { plaintextCheck, realFiles, type PlaintextFiles } from './plaintext.ts';
 import { inOrder, type CheckName, type CheckResult, type DoctorReport } from './report.ts';
@@ -39,12 +40,13 @@ export async function diagnose(options: DoctorOptions, deps: DoctorDeps, files: 
     return [keychain.check, await guarded('session', () => sessionCheck(store, profile, deps.clock))];
   })().catch((error: unknown) => [failFrom('keychain', error, ExitCode.keychain), skipped('session', 'the keychain is not available')]);
   const plaintext = guarded('plaintext', () => plaintextCheck(deps.env, files));
+  const authenticator = guarded('authenticator', () => authenticatorCheck(profile, deps.env, deps.signal));
 
   if (profile === undefined || fetch === undefined) {
     const rest = ['issuer', 'vault', 'clock'] as const;
     return {
       profile: config.name,
-      checks: inOrder([config.check, ...rest.map((name) => skipped(name, noProfile)), ...(await keychainAndSession), await plaintext]),
+      checks: inOrder([config.check, ...rest.map((name) => skipped(name, noProfile)), ...(await keychainAndSession), await authenticator, await plaintext]),
     };
   }
 
@@ -55,6 +57,6 @@ export async function diagnose(options: DoctorOptions, deps: DoctorDeps, files: 
   const clock = clockCheck([...issuer.samples, ...vault.samples], 'skipped: neither the issuer nor Vault answered');
   return {
     profile: config.name,
-    checks: inOrder([config.check, issuer.check, vault.check, clock, ...(await keychainAndSession), await plaintext]),
+    checks: inOrder([config.check, issuer.check, vault.check, clock, ...(await keychainAndSession), await authenticator, await plaintext]),
   };
 }

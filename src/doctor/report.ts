@@ -8,7 +8,7 @@ import { ExitCode } from '../errors.ts';
 export type CheckStatus = 'ok' | 'warn' | 'fail' | 'skip';
 
 /** The checks in the order they are reported. */
-export const CHECK_NAMES = ['config', 'issuer', 'vault', 'clock', 'keychain', 'session', 'plaintext'] as const;
+export const CHECK_NAMES = ['config', 'issuer', 'vault', 'clock', 'keychain', 'session', 'authenticator', 'plaintext'] as const;
 export type CheckName = (typeof CHECK_NAMES)[number];
 
 export interface CheckResult {

@@ -69,6 +69,8 @@ export interface OpenOptions {
 export interface Fido2Client {
   /** Several devices → CTAP selection on all, the first touched wins, the others are cancelled; one → that one. */
   open(options: OpenOptions): Promise<Authenticator>;
+  /** Every FIDO2 device present, opened without any touch (for `tng doctor`); the caller closes them. */
+  inspect(options: { spec?: string; signal?: AbortSignal; prompts: TouchPrompts }): Promise<{ ready: Authenticator[]; problems: TngError[] }>;
 }
 
 export type UserVerification = 'required' | 'discouraged';
@@ -162,6 +164,14 @@ export function createFido2Client(deps: ClientDeps = {}): Fido2Client {
   const touchTimeoutMs = deps.touchTimeoutMs ?? TOUCH_TIMEOUT_MS;
 
   return {
+    async inspect(options) {
+      const devices = await open(options.spec, options.signal ? { signal: options.signal } : {});
+      const prepared = await Promise.all(devices.map((device) => prepare(device, openChannel, options.prompts, touchTimeoutMs, options.signal)));
+      return {
+        ready: prepared.filter((p): p is AuthenticatorImpl => p instanceof AuthenticatorImpl),
+        problems: prepared.filter((p): p is TngError => p instanceof TngError),
+      };
+    },
     async open(options) {
       const { signal, prompts } = options;
       const deadline = now() + (options.waitForDeviceMs ?? 0);

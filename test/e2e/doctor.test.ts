@@ -17,7 +17,7 @@ interface DoctorJson {
   checks: DoctorCheck[];
 }
 
-const NAMES = ['config', 'issuer', 'vault', 'clock', 'keychain', 'session', 'plaintext'];
+const NAMES = ['config', 'issuer', 'vault', 'clock', 'keychain', 'session', 'authenticator', 'plaintext'];
 
 let sandbox: Sandbox;
 before(async () => {
@@ -65,7 +65,7 @@ describe('tng doctor against the sandbox', () => {
       assert.equal(result.code, 0, result.stdout);
       assert.equal(report.profile, world.profile);
       assert.equal(report.ok, true);
-      assert.deepEqual(statuses(report), { config: 'ok', issuer: 'ok', vault: 'ok', clock: 'ok', keychain: 'ok', session: 'warn', plaintext: 'ok' });
+      assert.deepEqual(statuses(report), { config: 'ok', issuer: 'ok', vault: 'ok', clock: 'ok', keychain: 'ok', session: 'warn', authenticator: 'ok', plaintext: 'ok' });
       assert.match(check('issuer').detail, new RegExp(`^${sandbox.issuer.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: discovery works, JWKS holds [1-9]\\d* keys?$`));
       assert.match(check('vault').detail, /Vault 1\.18\.3\+ent at http:\/\/127\.0\.0\.1:\d+: initialized, unsealed, active/);
       assert.match(check('clock').detail, /the issuer.*Vault/);
@@ -88,7 +88,7 @@ describe('tng doctor against the sandbox', () => {
       const lines = human.stderr.trimEnd().split('\n');
       assert.deepEqual(lines.filter((l) => /^[✔!✘-] /.test(l)).map((l) => l.split(/\s+/)[1]), NAMES);
       assert.match(human.stderr, /^✔ vault /m);
-      assert.match(lines.at(-1) ?? '', /^doctor: 7 ok, 0 warnings, 0 failed — all good\.$/);
+      assert.match(lines.at(-1) ?? '', /^doctor: 8 ok, 0 warnings, 0 failed — all good\.$/);
     } finally {
       await world.dispose();
     }
@@ -229,7 +229,7 @@ describe('tng doctor against the sandbox', () => {
       const { result, report, check } = await doctorJson(world, {}, null);
       assert.equal(result.code, 2);
       assert.equal(report.profile, null);
-      assert.deepEqual(statuses(report), { config: 'fail', issuer: 'skip', vault: 'skip', clock: 'skip', keychain: 'ok', session: 'skip', plaintext: 'warn' });
+      assert.deepEqual(statuses(report), { config: 'fail', issuer: 'skip', vault: 'skip', clock: 'skip', keychain: 'ok', session: 'skip', authenticator: 'ok', plaintext: 'warn' });
       assert.match(check('config').detail, /No profile is configured/);
       assert.match(check('config').hint ?? '', /tng init/);
 
@@ -261,7 +261,7 @@ describe('tng doctor and a skewed clock', () => {
       const human = await world.run(['doctor', '--profile', world.profile]);
       assert.equal(human.code, 0);
       assert.match(human.stderr, /^! clock +the local clock is \d+ s behind Vault/m);
-      assert.match(human.stderr, /^doctor: 5 ok, 2 warnings \(clock, session\), 0 failed/m);
+      assert.match(human.stderr, /^doctor: 6 ok, 2 warnings \(clock, session\), 0 failed/m);
 
       // The other way round, and within the limit.
       sandbox.vault.setClockSkew(-120);
@@ -274,6 +274,41 @@ describe('tng doctor and a skewed clock', () => {
     } finally {
       sandbox.vault.setClockSkew(0);
       await world.dispose();
+    }
+  });
+});
+
+describe('tng doctor and security keys', () => {
+  it('reports the keys present, their capabilities, and whether one holds the enrolled credential', async () => {
+    const { startVirtualAuthenticator } = await import('../sandbox/authenticator/index.ts');
+    const key = await startVirtualAuthenticator({ pin: '123456' });
+    const other = await startVirtualAuthenticator();
+    const world = await createWorld();
+    try {
+      world.env.TNG_FIDO2_DEVICE = key.device;
+      await initProfile(world, sandbox);
+      const before = await world.run(['doctor', '--json', '--profile', world.profile]);
+      const beforeCheck = (JSON.parse(before.stdout) as { checks: Array<{ name: string; status: string; detail: string }> }).checks.find((c) => c.name === 'authenticator');
+      assert.equal(beforeCheck?.status, 'ok');
+      assert.match(beforeCheck?.detail ?? '', /1 key: YubiKey 5 Series \(FIDO_2_1, hmac-secret, PIN set\)/);
+
+      const enrolled = await world.run(['enroll', '--profile', world.profile, '--uv', 'discouraged']);
+      assert.equal(enrolled.code, 0, enrolled.stderr);
+      const both = await world.run(['doctor', '--json', '--profile', world.profile], { env: { TNG_FIDO2_DEVICE: `${key.device},${other.device}` } });
+      const bothCheck = (JSON.parse(both.stdout) as { checks: Array<{ name: string; status: string; detail: string }> }).checks.find((c) => c.name === 'authenticator');
+      assert.equal(bothCheck?.status, 'ok');
+      assert.match(bothCheck?.detail ?? '', /2 keys: .*, enrolled; .*, not enrolled here/);
+      const touches = key.stats().touches + other.stats().touches;
+      assert.equal(touches, 2, 'doctor itself never asks for a touch (the two are the enrolment\'s)');
+
+      const wrongKey = await world.run(['doctor', '--json', '--profile', world.profile], { env: { TNG_FIDO2_DEVICE: other.device } });
+      const wrongCheck = (JSON.parse(wrongKey.stdout) as { checks: Array<{ name: string; status: string; hint: string | null }> }).checks.find((c) => c.name === 'authenticator');
+      assert.equal(wrongCheck?.status, 'warn');
+      assert.match(wrongCheck?.hint ?? '', /None of these keys is enrolled/);
+    } finally {
+      await world.dispose();
+      await key.close();
+      await other.close();
     }
   });
 });

@@ -108,7 +108,7 @@ describe('diagnose', () => {
     assert.equal(report.profile, 'work');
     assert.deepEqual(
       report.checks.map((c) => [c.name, c.status]),
-      [['config', 'ok'], ['issuer', 'ok'], ['vault', 'ok'], ['clock', 'ok'], ['keychain', 'ok'], ['session', 'warn'], ['plaintext', 'ok']],
+      [['config', 'ok'], ['issuer', 'ok'], ['vault', 'ok'], ['clock', 'ok'], ['keychain', 'ok'], ['session', 'warn'], ['authenticator', 'ok'], ['plaintext', 'ok']],
     );
     assert.equal(exitCodeOf(report.checks), 0);
   });
@@ -121,7 +121,7 @@ describe('diagnose', () => {
       assert.equal(report.profile, null);
       assert.deepEqual(
         report.checks.map((c) => [c.name, c.status]),
-        [['config', 'fail'], ['issuer', 'skip'], ['vault', 'skip'], ['clock', 'skip'], ['keychain', 'ok'], ['session', 'skip'], ['plaintext', 'warn']],
+        [['config', 'fail'], ['issuer', 'skip'], ['vault', 'skip'], ['clock', 'skip'], ['keychain', 'ok'], ['session', 'skip'], ['authenticator', 'ok'], ['plaintext', 'warn']],
       );
       assert.equal(exitCodeOf(report.checks), 2);
     } finally {
@@ -181,7 +181,7 @@ describe('the doctor command', () => {
     const parsed = JSON.parse(out[0] ?? '') as { profile: string; ok: boolean; checks: unknown[] };
     assert.equal(parsed.profile, 'work');
     assert.equal(parsed.ok, true);
-    assert.equal(parsed.checks.length, 7);
+    assert.equal(parsed.checks.length, 8);
 
     out.length = 0;
     assert.equal(await runDoctor({ json: false, profile: 'nope' }, deps({ io })), 2);

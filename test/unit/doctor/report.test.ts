@@ -65,13 +65,13 @@ describe('human output', () => {
     ];
     const lines = formatHuman({ profile: null, checks }, false);
     assert.deepEqual(lines, [
-      '✘ config     Invalid config.',
-      '             hint: Fix it.',
-      '- issuer     skipped: the profile is not usable (see config)',
-      '✔ keychain   the OS keychain answers',
-      '! session    no session stored for profile "work"',
-      '             hint: Run `tng login --profile work`.',
-      '✔ plaintext  nothing found',
+      '✘ config         Invalid config.',
+      '                 hint: Fix it.',
+      '- issuer         skipped: the profile is not usable (see config)',
+      '✔ keychain       the OS keychain answers',
+      '! session        no session stored for profile "work"',
+      '                 hint: Run `tng login --profile work`.',
+      '✔ plaintext      nothing found',
       'doctor: 2 ok, 1 warning (session), 1 failed (config), 1 skipped — exit 2 (config).',
     ]);
     assert.ok(lines.every((line) => !line.includes('\u001b[')));
@@ -79,7 +79,7 @@ describe('human output', () => {
 
   it('colours only the marks, and only when asked', () => {
     const lines = formatHuman({ profile: 'work', checks: healthy }, true);
-    assert.equal(lines[0], '\u001b[32m✔\u001b[0m config     profile "work" is valid');
+    assert.equal(lines[0], '\u001b[32m✔\u001b[0m config         profile "work" is valid');
     assert.ok((lines[5] ?? '').startsWith('\u001b[33m!\u001b[0m session'), lines[5]);
   });
 
