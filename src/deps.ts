@@ -1,6 +1,7 @@
 import type { Clock } from './clock.ts';
 import { systemClock } from './clock.ts';
 import { resolvePaths, type Paths } from './config/paths.ts';
+import { usageError } from './errors.ts';
 import type { SecretStore } from './keychain/store.ts';
 import type { Fetch } from './net/http.ts';
 import type { Browser } from './platform/browser.ts';
@@ -27,7 +28,7 @@ export interface Deps {
 
 export function createDeps(env: NodeJS.ProcessEnv, signal: AbortSignal, io: IO = createIO(), handOverSignals: () => void = () => undefined): Deps {
   let keychain: Promise<SecretStore> | undefined;
-  return {
+  const deps: Deps = {
     env,
     io,
     clock: systemClock,
@@ -35,10 +36,37 @@ export function createDeps(env: NodeJS.ProcessEnv, signal: AbortSignal, io: IO =
     signal,
     handOverSignals,
     keychain: () => {
-      keychain ??= import('./keychain/os.ts').then(({ createOsKeychain }) => createOsKeychain({ env }));
+      keychain ??= createKeychain(deps);
       return keychain;
     },
     fetch: async (options) => (await import('./net/http.ts')).createFetch({ ...options, env }),
     browser: async () => (await import('./platform/browser.ts')).createBrowser(env),
   };
+  return deps;
+}
+
+/** The keychain TNG_KEYCHAIN names: `os` (the default) or `file`; nothing falls back to another one. */
+async function createKeychain(deps: Deps): Promise<SecretStore> {
+  const kind = deps.env.TNG_KEYCHAIN || 'os';
+  if (kind === 'os') {
+    const { createOsKeychain } = await import('./keychain/os.ts');
+    return createOsKeychain({ env: deps.env });
+  }
+  if (kind === 'file') {
+    const [{ createFileKeychain, FILE_KEYCHAIN_NAME }, { join }] = await Promise.all([import('./keychain/file.ts'), import('node:path')]);
+    const store = createFileKeychain({
+      path: join(deps.paths.state, FILE_KEYCHAIN_NAME),
+      signal: deps.signal,
+      unlock: async (credentialIds) => {
+        const { unlockFileKeychain } = await import('./hardware/touch.ts');
+        await unlockFileKeychain(store, credentialIds, deps);
+      },
+    });
+    return store;
+  }
+  throw usageError(
+    'keychain.unknown',
+    `TNG_KEYCHAIN="${kind}" names no keychain tng knows.`,
+    'Set TNG_KEYCHAIN=os (the OS keychain, the default) or TNG_KEYCHAIN=file (a file in the state dir sealed by your enrolled security key), or unset it.',
+  );
 }

@@ -3,6 +3,7 @@ import type { Fido2Entry, Profile, UvPolicy } from '../config/profile.ts';
 import type { Deps } from '../deps.ts';
 import { TngError, usageError } from '../errors.ts';
 import { isSealed, newDataKey, seal } from '../keychain/seal.ts';
+import { isFileKeychain } from '../keychain/file.ts';
 import { itemKey } from '../keychain/store.ts';
 import { openAuthenticator } from './open.ts';
 import { readSealedDataKeys, sealDataKeyFor, touch, writeSealedDataKeys } from './touch.ts';
@@ -28,9 +29,14 @@ const challenge = (what: string) => createHash('sha256').update(`${what} ${rando
  * hmac-secret output seals the data key for it. With --add the data key is first opened with an already
  * enrolled key, so the backup opens the same secrets; without --add the new key replaces the old ones.
  * A refresh token stored in the clear is sealed now.
+ *
+ * With TNG_KEYCHAIN=file the secrets file is opened first (by the --add touch, else by a touch on any key
+ * that opens it), and the new credential gets its key entry before anything is written to the file; a first
+ * enrolment creates the file this way. Without --add the replaced credentials' key entries are removed.
  */
 export async function enroll(profile: Profile, options: EnrollOptions, deps: EnrollDeps): Promise<Fido2Entry> {
   const store = await deps.keychain();
+  const file = isFileKeychain(store) ? store : undefined;
   let dataKey: Buffer | undefined;
   if (options.add) {
     if (profile.fido2.length === 0) {
@@ -38,12 +44,19 @@ export async function enroll(profile: Profile, options: EnrollOptions, deps: Enr
     }
     const opened = await touch(profile, challenge('unlock'), { openDataKey: true, purpose: 'Touch an already enrolled key to unlock tng\'s secrets' }, deps);
     dataKey = opened.dataKey ?? newDataKey();
+    // The enrolled key opens the secrets file too (it is created here when it does not exist yet).
+    if (file && opened.hmacOutput) await file.addUnlockKey(opened.entry.credential_id, opened.hmacOutput);
+  } else if (file) {
+    // Opened now, before the new key is: the touch that opens it must not wait for the enrolment's device.
+    await file.open();
   }
 
   const authenticator = await openAuthenticator(
     deps,
     options.add ? 'Touch the new (backup) key to enrol it.' : 'Touch your security key to enrol it.',
-    options.add ? { entries: profile.fido2, want: 'absent' } : undefined,
+    // A key that holds one of the profile's credentials cannot enrol again (it is excluded); with several
+    // keys plugged in (with TNG_KEYCHAIN=file the enrolled one opens the file first) the others are preferred.
+    { entries: profile.fido2, want: 'absent' },
   );
   try {
     if (!authenticator.supportsHmacSecret) {
@@ -78,9 +91,13 @@ export async function enroll(profile: Profile, options: EnrollOptions, deps: Enr
       uv,
     };
     deps.io.info(`Enrolled ${authenticator.name}. Touch it once more to seal tng's secrets with it.`);
-    const sealing = await touch({ ...profile, fido2: [entry], touch: 'login' }, challenge('seal'), { openDataKey: true, purpose: 'Touch your security key again' }, deps, authenticator);
+    const sealing = await touch({ name: profile.name, fido2: [entry] }, challenge('seal'), { openDataKey: true, purpose: 'Touch your security key again' }, deps, authenticator);
     if (!sealing.hmacOutput) throw new TngError('authenticator', 'fido2.no-hmac-secret', 'The key returned no hmac-secret output.', { hint: 'tng needs a FIDO2 key with hmac-secret.' });
 
+    if (file) {
+      await file.addUnlockKey(entry.credential_id, sealing.hmacOutput);
+      if (!options.add) await file.removeUnlockKeys(profile.fido2.map((e) => e.credential_id));
+    }
     dataKey ??= newDataKey();
     const previous = options.add ? await readSealedDataKeys(store, profile.name) : {};
     await writeSealedDataKeys(store, profile.name, { ...previous, [entry.credential_id]: sealDataKeyFor(entry, sealing.hmacOutput, dataKey) });

@@ -1,7 +1,10 @@
-import type { Fido2Entry, Profile } from '../config/profile.ts';
+import { createHash, randomBytes } from 'node:crypto';
+import { readConfigFile } from '../config/file.ts';
+import { checkProfileValue, type Fido2Entry, type Profile } from '../config/profile.ts';
 import type { Deps } from '../deps.ts';
 import { TngError } from '../errors.ts';
 import type { Authenticator } from '../fido2/client.ts';
+import { fileNeedsEnrolment, isFileKeychain, type FileKeychain } from '../keychain/file.ts';
 import { itemKey, type SecretStore } from '../keychain/store.ts';
 import { keyFromHmacOutput, seal, unsealBytes } from '../keychain/seal.ts';
 import { openAuthenticator } from './open.ts';
@@ -13,7 +16,7 @@ export interface TouchResult {
   signature: Uint8Array;
   clientDataHash: Uint8Array;
   signCount: number;
-  /** The hmac-secret output (kept in memory only), when the touch was asked to open the data key. */
+  /** The hmac-secret output (kept in memory only), when the touch was asked for it (`openDataKey`). */
   hmacOutput?: Uint8Array;
   /** The data key, when one was sealed for this credential. */
   dataKey?: Buffer;
@@ -46,12 +49,14 @@ export function sealDataKeyFor(entry: Fido2Entry, hmacOutput: Uint8Array, dataKe
 /**
  * One touch on an enrolled key: an assertion over `clientDataHash`, verified against the public key
  * enrolled for that credential before anything is unlocked; with `openDataKey`, the hmac-secret output
- * opens the data key. Any failure is exit 5 (or 130 on Ctrl-C) and leaves the keychain untouched.
+ * opens the data key (with TNG_KEYCHAIN=file it first opens the secrets file, so this one touch does both);
+ * with `openDataKey: 'raw'` the hmac-secret output is only returned. Any failure is exit 5 (or 130 on
+ * Ctrl-C) and leaves the keychain untouched.
  */
 export async function touch(
-  profile: Profile,
+  profile: Pick<Profile, 'name' | 'fido2'>,
   clientDataHash: Uint8Array,
-  options: { openDataKey: boolean; purpose: string },
+  options: { openDataKey: boolean | 'raw'; purpose: string },
   deps: TouchDeps,
   opened?: Authenticator,
 ): Promise<TouchResult> {
@@ -81,7 +86,7 @@ export async function touch(
       rpId: entry.rp_id,
       clientDataHash,
       credentialIds: [Buffer.from(entry.credential_id, 'base64url')],
-      hmacSalt: options.openDataKey ? Buffer.from(entry.salt, 'base64url') : undefined,
+      hmacSalt: options.openDataKey !== false ? Buffer.from(entry.salt, 'base64url') : undefined,
       uv: entry.uv,
       signal: deps.signal,
     });
@@ -101,14 +106,18 @@ export async function touch(
       });
     }
     const result: TouchResult = { entry, authData: assertion.authData, signature: assertion.signature, clientDataHash, signCount: assertion.signCount };
-    if (options.openDataKey) {
+    if (options.openDataKey !== false) {
       if (!assertion.hmacOutput) {
         throw new TngError('authenticator', 'fido2.no-hmac-secret', `${authenticator.name} returned no hmac-secret output.`, {
           hint: 'tng needs a FIDO2 key with the hmac-secret extension.',
         });
       }
       result.hmacOutput = assertion.hmacOutput;
-      const sealed = (await readSealedDataKeys(await deps.keychain(), profile.name))[entry.credential_id];
+      if (options.openDataKey === 'raw') return result;
+      const store = await deps.keychain();
+      // The secrets file opens with this same output: no second touch to read the data key from it.
+      if (isFileKeychain(store) && store.isLocked()) await store.unlockWith(entry.credential_id, assertion.hmacOutput);
+      const sealed = (await readSealedDataKeys(store, profile.name))[entry.credential_id];
       if (sealed) {
         result.dataKey = unsealBytes(keyFromHmacOutput(assertion.hmacOutput, entry.credential_id), sealed, `data key for ${entry.credential_id}`);
       }
@@ -116,5 +125,49 @@ export async function touch(
     return result;
   } finally {
     if (!opened) await authenticator.close();
+  }
+}
+
+/**
+ * Opens tng's secrets file (TNG_KEYCHAIN=file) with one touch: every profile's enrolled credentials that
+ * have a key entry in the file are offered, and the hmac-secret output of the one touched opens it.
+ */
+export async function unlockFileKeychain(
+  store: FileKeychain,
+  credentialIds: string[],
+  deps: Pick<Deps, 'env' | 'io' | 'signal' | 'keychain' | 'paths'>,
+): Promise<void> {
+  const config = await readConfigFile(deps.paths.config);
+  const enrolled: Fido2Entry[] = [];
+  for (const [name, table] of Object.entries(config.profiles)) {
+    if (table?.fido2 === undefined) continue;
+    try {
+      enrolled.push(...(checkProfileValue(name, 'fido2', table.fido2) as Fido2Entry[]));
+    } catch {
+      // A profile with broken entries offers none; its own commands report the problem.
+    }
+  }
+  if (enrolled.length === 0) throw fileNeedsEnrolment();
+  const seen = new Set<string>();
+  const usable = enrolled.filter((e) => credentialIds.includes(e.credential_id) && !seen.has(e.credential_id) && seen.add(e.credential_id));
+  const lostHint = `If every key that opens it is lost, move ${store.path} away (its secrets are lost) and run \`tng enroll\` and \`tng login\` again.`;
+  if (usable.length === 0) {
+    throw new TngError('keychain', 'keychain.file-no-key', `tng's secrets file ${store.path} opens only with security keys that no profile has enrolled any more.`, { hint: lostHint });
+  }
+  const challenge = createHash('sha256').update(`tng file keychain unlock ${randomBytes(16).toString('hex')}`).digest();
+  let touched: TouchResult;
+  try {
+    touched = await touch({ name: 'tng secrets', fido2: usable }, challenge, { openDataKey: 'raw', purpose: "Touch your security key to open tng's secrets." }, deps);
+  } catch (error) {
+    if (error instanceof TngError && error.code === 'fido2.no-credential') {
+      throw new TngError('authenticator', 'fido2.no-credential', "This security key holds none of the keys that open tng's secrets file.", {
+        hint: `Use a security key enrolled in one of your profiles. ${lostHint}`,
+        cause: error,
+      });
+    }
+    throw error;
+  }
+  if (!(await store.unlockWith(touched.entry.credential_id, touched.hmacOutput as Uint8Array))) {
+    throw new TngError('keychain', 'keychain.file-no-key', `tng's secrets file ${store.path} has no key for the security key just touched.`, { hint: `Retry; if it persists: ${lostHint}` });
   }
 }
