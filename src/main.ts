@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { auditCommand } from './commands/audit.ts';
 import { credentialProcessCommand } from './commands/credential-process.ts';
 import { doctorCommand } from './commands/doctor.ts';
 import { enrollCommand } from './commands/enroll.ts';
@@ -34,6 +35,7 @@ export function buildProgram(deps: Deps, done: (code: number) => void): Command 
   program.addCommand(credentialProcessCommand(deps, done));
   program.addCommand(tokenHelperCommand(deps, done));
   program.addCommand(doctorCommand(deps, done));
+  program.addCommand(auditCommand(deps, done));
   for (const command of [program, ...program.commands]) command.exitOverride().configureOutput(output);
   return program;
 }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { basename } from 'node:path';
+import { lastSignedLogin } from '../audit/chain.ts';
 import { appendAudit, newAuditId } from '../audit/log.ts';
 import { awsCredentials, type AwsRequest } from '../aws/provider.ts';
 import type { AwsCredentials } from '../aws/credentials.ts';
@@ -86,17 +87,20 @@ export async function execute(profile: Profile, plan: ExecPlan, deps: Deps): Pro
       env,
       terminal: deps.io.canPrompt(),
       onStart: () => {
-        audited = appendAudit(deps.paths.state, {
-          id: auditId,
-          ts: new Date(deps.clock.now()).toISOString(),
-          event: 'exec',
-          profile: profile.name,
-          subject: session.oidc.email ?? session.oidc.subject,
-          vault_accessor: session.vault.accessor,
-          aws_access_key_id: credentials?.accessKeyId ?? null,
-          program: basename(plan.command),
-          argv_sha256: argvSha256,
-        }).then(() => undefined, (error: unknown) => deps.io.warn(`Could not write the audit entry: ${String(error)}`));
+        audited = lastSignedLogin(deps.paths.state, profile.name, { vaultAccessor: session.vault.accessor })
+          .then((login) =>
+            appendAudit(deps.paths.state, {
+              id: auditId,
+              event: 'exec',
+              profile: profile.name,
+              program: basename(plan.command),
+              argv_sha256: argvSha256,
+              vault_accessor: session.vault.accessor,
+              aws_access_key_id: credentials?.accessKeyId ?? null,
+              login: login?.id ?? null,
+            }),
+          )
+          .then(() => undefined, (error: unknown) => deps.io.warn(`Could not write the audit entry: ${String(error)}`));
       },
     });
     await audited;

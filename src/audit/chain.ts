@@ -1,0 +1,722 @@
+/**
+ * The audit trail: `audit.jsonl` in the state dir, one JSON object per line, one trail per state dir
+ * (every profile) appended under one lock. Each entry carries `prev` (the previous entry's hash) and
+ * `hash` = SHA-256 (hex) of the RFC 8785 canonical JSON of the entry without `hash` and `sig`. Entries
+ * made with a touch carry the authenticator's assertion over clientDataHash = the entry's hash, checked
+ * with the public key of the `enroll` entry in force for that credential at that point of the trail.
+ *
+ * Crash safety: each append is one write followed by fsync. A torn last line (a crash mid-write) is never
+ * rewritten: the next append first writes a `repair` entry recording the torn bytes' length and SHA-256,
+ * and verification accepts the torn bytes only when such an entry accounts for them, and reports them.
+ */
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { mkdir, open, readFile, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import canonicalize from 'canonicalize';
+import { TngError } from '../errors.ts';
+import { coseToKeyObject, type CosePublicKey } from '../fido2/ctap2/cose.ts';
+import { verifyAssertion } from '../fido2/ctap2/verify.ts';
+import { withLock } from '../state/lock.ts';
+
+export const AUDIT_FILE = 'audit.jsonl';
+export const AUDIT_VERSION = 1;
+const LOCK_NAME = 'audit';
+/** Long enough to wait out another process's touch (30 s) plus a PIN typed by a person. */
+const LOCK_TIMEOUT_MS = 5 * 60_000;
+
+export type AuditEvent = 'enroll' | 'login' | 'session' | 'exec' | 'repair';
+const EVENTS: ReadonlySet<string> = new Set<AuditEvent>(['enroll', 'login', 'session', 'exec', 'repair']);
+
+/** An authenticator assertion over the entry's hash: authenticator data and signature, base64url. */
+export interface Signature {
+  auth_data: string;
+  signature: string;
+}
+
+/** One line of audit.jsonl. Never a secret: no tokens, keys or argv values (only a hash of the argv). */
+export interface AuditEntry {
+  v: number;
+  id: string;
+  seq: number;
+  ts: string;
+  event: AuditEvent;
+  /** null only for `repair`. */
+  profile: string | null;
+  prev: string | null;
+  hash: string;
+  sig?: Signature;
+  [field: string]: unknown;
+}
+
+/** What a caller supplies: the event and its own fields (no v/id/seq/ts/prev/hash/sig). */
+export type EntryBody = { event: 'enroll' | 'login' | 'session' | 'exec'; profile: string; [field: string]: unknown };
+
+export interface AppendOptions {
+  /** The entry's id (default: a fresh UUID), e.g. an exec's TNG_AUDIT_ID made before the child started. */
+  id?: string;
+  /** Epoch milliseconds for `ts` (default Date.now). */
+  now?: () => number;
+  /** Gives up waiting for the audit lock (exit 130). */
+  signal?: AbortSignal;
+}
+
+/** The public values of an enrolled credential, as an `enroll` entry records them. */
+export interface EnrolledKey {
+  credential_id: string;
+  public_key: string;
+  aaguid: string;
+  rp_id: string;
+  uv: string;
+}
+
+export interface SignedAppendOptions extends AppendOptions {
+  /**
+   * The credential that will sign, as enrolled in the config. When the trail has no `enroll` entry for it
+   * (a key enrolled before the trail recorded enrolments) one is written first, marked `backfilled`;
+   * the returned signature is then checked with the trail's key before anything is written.
+   */
+  enrollment?: EnrolledKey;
+}
+
+const RESERVED = ['v', 'id', 'seq', 'ts', 'prev', 'hash', 'sig'];
+/** Field names that would smell of a secret: refused outright, whatever the caller meant. */
+const SECRET_NAME = /token|secret|password|passphrase|private|hmac|pin$/i;
+const HEX64 = /^[0-9a-f]{64}$/;
+
+export function newAuditId(): string {
+  return randomUUID();
+}
+
+/** A fresh random nonce (hex) for a signed entry, so no two signed entries ever have the same hash. */
+export function newNonce(): string {
+  return randomBytes(16).toString('hex');
+}
+
+export function auditPath(stateDir: string): string {
+  return join(stateDir, AUDIT_FILE);
+}
+
+/** SHA-256 (hex) of the RFC 8785 canonical form of the entry without `hash` and `sig`. */
+export function entryHash(entry: Record<string, unknown>): string {
+  const rest: Record<string, unknown> = { ...entry };
+  delete rest.hash;
+  delete rest.sig;
+  const text = canonicalize(rest);
+  if (text === undefined) throw new TypeError('an audit entry that has no JSON form');
+  return createHash('sha256').update(text, 'utf8').digest('hex');
+}
+
+/** The 32 raw bytes an assertion signs for this entry (its hash). */
+export function clientDataHashOf(entry: Pick<AuditEntry, 'hash'>): Uint8Array {
+  return new Uint8Array(Buffer.from(entry.hash, 'hex'));
+}
+
+function isCanonicalBase64url(value: unknown): value is string {
+  return typeof value === 'string' && value.length > 0 && Buffer.from(value, 'base64url').toString('base64url') === value;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Reading
+
+/** Bytes that are not an entry (a torn or damaged line) and the entry position they sit before. */
+export interface TrailFault {
+  /** Index in `entries` of the entry this fault precedes or concerns. */
+  index: number;
+  seq: number;
+  id: string | null;
+  line: number;
+  reason: string;
+}
+
+export interface TornTail {
+  /** Length and SHA-256 (hex) of the torn bytes (everything after the last entry, less one final newline). */
+  bytes: number;
+  sha256: string;
+  line: number;
+  /** The seq the torn entry would have had, and its id when the bytes still show it. */
+  seq: number;
+  id: string | null;
+}
+
+export interface Trail {
+  entries: AuditEntry[];
+  /** The line number (1-based) of each entry in the file. */
+  lines: number[];
+  /** Damaged lines that no repair entry accounts for, and repair entries that account for nothing. */
+  faults: TrailFault[];
+  /** Bytes after the last entry not yet accounted for by a repair entry. */
+  torn?: TornTail;
+}
+
+function parseObject(bytes: Buffer): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(bytes.toString('utf8'));
+    return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function splitLines(data: Buffer): { lines: Buffer[]; trailing: Buffer } {
+  const lines: Buffer[] = [];
+  let start = 0;
+  for (let nl = data.indexOf(0x0a, start); nl !== -1; nl = data.indexOf(0x0a, start)) {
+    lines.push(data.subarray(start, nl));
+    start = nl + 1;
+  }
+  return { lines, trailing: data.subarray(start) };
+}
+
+const sha256Hex = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+
+/** The lines joined by newlines again, byte for byte (torn bytes need not be UTF-8). */
+function joinLines(parts: Buffer[]): Buffer {
+  const pieces: Buffer[] = [];
+  parts.forEach((part, i) => {
+    if (i > 0) pieces.push(Buffer.from('\n'));
+    pieces.push(part);
+  });
+  return Buffer.concat(pieces);
+}
+
+function idHint(bytes: Buffer): string | null {
+  const match = /"id":"([^"\\]{1,100})"/.exec(bytes.toString('utf8'));
+  return match ? (match[1] as string) : null;
+}
+
+function nextSeq(entries: AuditEntry[]): number {
+  const last = entries.at(-1);
+  return (last && Number.isSafeInteger(last.seq) ? last.seq : entries.length) + 1;
+}
+
+/** Parses a trail's bytes; never throws: what is not an entry becomes a fault or the torn tail. */
+export function parseTrail(data: Buffer | string): Trail {
+  const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+  const { lines, trailing } = splitLines(bytes);
+  const trail: Trail = { entries: [], lines: [], faults: [] };
+  let damaged: { line: number; parts: Buffer[] } | undefined;
+  lines.forEach((raw, i) => {
+    const line = i + 1;
+    const object = parseObject(raw);
+    if (object === undefined) {
+      damaged ??= { line, parts: [] };
+      damaged.parts.push(raw);
+      return;
+    }
+    const entry = object as AuditEntry;
+    const index = trail.entries.length;
+    if (damaged !== undefined) {
+      const torn = joinLines(damaged.parts);
+      const accounted = entry.event === 'repair' && entry.torn_sha256 === sha256Hex(torn) && entry.torn_bytes === torn.length;
+      if (!accounted) {
+        trail.faults.push({
+          index,
+          seq: nextSeq(trail.entries),
+          id: idHint(torn),
+          line: damaged.line,
+          reason: `line ${damaged.line} is not a JSON entry (damaged or torn bytes) and no repair entry accounts for it`,
+        });
+      }
+      damaged = undefined;
+    } else if (entry.event === 'repair') {
+      trail.faults.push({ index, seq: entry.seq, id: typeof entry.id === 'string' ? entry.id : null, line, reason: 'a repair entry with no torn bytes before it' });
+    }
+    trail.entries.push(entry);
+    trail.lines.push(line);
+  });
+  if (trailing.length > 0) {
+    damaged ??= { line: lines.length + 1, parts: [] };
+    damaged.parts.push(trailing);
+  } else if (damaged !== undefined) {
+    // The file ends with a newline: the region after the last entry is these lines and that newline.
+    damaged.parts.push(Buffer.alloc(0));
+  }
+  if (damaged !== undefined) {
+    const region = joinLines(damaged.parts);
+    const torn = trailing.length > 0 ? region : region.subarray(0, region.length - 1);
+    trail.torn = { bytes: torn.length, sha256: sha256Hex(torn), line: damaged.line, seq: nextSeq(trail.entries), id: idHint(torn) };
+  }
+  return trail;
+}
+
+/** The state dir's trail (an absent file is an empty trail). */
+export async function readTrail(stateDir: string): Promise<Trail> {
+  let data: Buffer;
+  try {
+    data = await readFile(auditPath(stateDir));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { entries: [], lines: [], faults: [] };
+    throw auditFileError(error, stateDir);
+  }
+  return parseTrail(data);
+}
+
+function auditFileError(error: unknown, stateDir: string): TngError {
+  const code = (error as NodeJS.ErrnoException).code ?? String(error);
+  return new TngError('usage', 'audit.unreadable', `Cannot use the audit trail ${auditPath(stateDir)} (${code}).`, {
+    hint: 'Make the state dir and its audit.jsonl readable and writable by you (dir 0700, file 0600).',
+    cause: error,
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Verifying
+
+export interface KeyRecord {
+  credential_id: string;
+  public_key: string;
+  rp_id: string;
+}
+
+export interface VerifyOptions {
+  /** Keys from elsewhere (an export's keys record), used only for credentials no earlier enroll entry covers. */
+  keys?: KeyRecord[];
+  /**
+   * The entries are a slice of a longer trail (an export with --since): the first entry's seq and prev are
+   * taken as given, and references to entries before the slice are listed as unresolved, not failures.
+   */
+  partial?: boolean;
+}
+
+export interface BadEntry {
+  seq: number;
+  id: string | null;
+  reason: string;
+  /** The line in the file, when verifying a file. */
+  line?: number;
+}
+
+export interface Repair {
+  seq: number;
+  id: string;
+  torn_bytes: number;
+  torn_sha256: string;
+}
+
+export interface VerifyReport {
+  ok: boolean;
+  entries: number;
+  signed: number;
+  firstBad?: BadEntry;
+  repairs: Repair[];
+  /** partial only: ids named by entries of the slice but lying before it. */
+  unresolved: string[];
+}
+
+const isString = (value: unknown): value is string => typeof value === 'string' && value.length > 0;
+const isNullableString = (value: unknown): boolean => value === null || isString(value);
+
+interface KeyInForce {
+  record: KeyRecord;
+  cose?: CosePublicKey;
+}
+
+/** Why an entry's shape is wrong, or undefined. */
+function shapeProblem(entry: AuditEntry): string | undefined {
+  if (entry.v !== AUDIT_VERSION) return `unknown format version ${JSON.stringify(entry.v)}`;
+  if (!isString(entry.id)) return 'no id';
+  if (!Number.isSafeInteger(entry.seq) || entry.seq < 1) return 'no valid seq';
+  if (!isString(entry.ts) || Number.isNaN(Date.parse(entry.ts))) return 'no valid ts';
+  if (!EVENTS.has(entry.event)) return `unknown event ${JSON.stringify(entry.event)}`;
+  if (entry.event === 'repair' ? entry.profile !== null : !isString(entry.profile)) return 'no valid profile';
+  if (entry.prev !== null && !(typeof entry.prev === 'string' && HEX64.test(entry.prev))) return 'no valid prev';
+  if (!(typeof entry.hash === 'string' && HEX64.test(entry.hash))) return 'no valid hash';
+  if (entry.sig !== undefined) {
+    const sig = entry.sig as unknown as Record<string, unknown>;
+    if (sig === null || typeof sig !== 'object' || !isCanonicalBase64url(sig.auth_data) || !isCanonicalBase64url(sig.signature) || Object.keys(sig).length !== 2) {
+      return 'a malformed signature';
+    }
+    if (entry.event !== 'login' && entry.event !== 'exec') return `a signature, which a ${entry.event} entry cannot carry`;
+  }
+  switch (entry.event) {
+    case 'enroll':
+      if (!isString(entry.credential_id) || !isCanonicalBase64url(entry.public_key) || !isString(entry.rp_id) || typeof entry.aaguid !== 'string') {
+        return 'an enroll entry without credential_id, public_key, aaguid and rp_id';
+      }
+      return undefined;
+    case 'login':
+      if (!isNullableString(entry.credential_id) || !isString(entry.nonce)) return 'a login entry without credential_id and nonce';
+      if ((entry.credential_id !== null) !== (entry.sig !== undefined)) {
+        return entry.sig === undefined ? 'a login made with a touch has lost its signature' : 'a signed login without credential_id';
+      }
+      return undefined;
+    case 'session':
+      if (!isString(entry.login)) return 'a session entry that names no login';
+      return undefined;
+    case 'exec':
+      if (!isString(entry.program) || !(typeof entry.argv_sha256 === 'string' && HEX64.test(entry.argv_sha256))) return 'an exec entry without program and argv_sha256';
+      if (entry.credential_id !== undefined && entry.credential_id !== null) {
+        if (!isString(entry.credential_id) || !isString(entry.nonce)) return 'a signed exec without credential_id and nonce';
+        if (entry.sig === undefined) return 'an exec made with a touch has lost its signature';
+        if (entry.login !== undefined && entry.login !== null) return 'a signed exec that also names a login';
+        return undefined;
+      }
+      if (entry.sig !== undefined) return 'a signed exec without credential_id';
+      if (!isNullableString(entry.login)) return 'an exec entry without a login field';
+      return undefined;
+    case 'repair':
+      if (!(typeof entry.torn_sha256 === 'string' && HEX64.test(entry.torn_sha256)) || !Number.isSafeInteger(entry.torn_bytes) || (entry.torn_bytes as number) < 0) {
+        return 'a repair entry without torn_sha256 and torn_bytes';
+      }
+      return undefined;
+  }
+}
+
+/**
+ * Verifies a trail: every entry parses and has its fields, `hash` recomputes, `prev` is the previous
+ * entry's hash, `seq` runs 1, 2, 3…, ids are unique, sessions and execs name an earlier login of their
+ * profile, and every signature verifies with the key of the latest `enroll` entry for its credential at
+ * or before it. Stops at the first failure. Repair entries are valid, and reported.
+ */
+export function verifyTrail(input: AuditEntry[] | Trail, options: VerifyOptions = {}): VerifyReport {
+  const trail: Trail = Array.isArray(input) ? { entries: input, lines: [], faults: [] } : input;
+  const { entries } = trail;
+  const report: VerifyReport = { ok: true, entries: entries.length, signed: 0, repairs: [], unresolved: [] };
+  const fail = (bad: BadEntry): VerifyReport => ({ ...report, ok: false, firstBad: bad });
+
+  const extraKeys = new Map<string, KeyInForce>();
+  for (const record of options.keys ?? []) extraKeys.set(record.credential_id, { record });
+  const enrolled = new Map<string, KeyInForce>();
+  const byId = new Map<string, AuditEntry>();
+  // The first damaged line, if any: reported when the walk reaches the entry it precedes.
+  const fault = [...trail.faults].sort((a, b) => a.index - b.index)[0];
+  const first = entries[0];
+  const firstSeq = options.partial && first && Number.isSafeInteger(first.seq) ? first.seq : 1;
+
+  for (let i = 0; i < entries.length; i++) {
+    if (fault !== undefined && fault.index <= i) return fail({ seq: fault.seq, id: fault.id, line: fault.line, reason: fault.reason });
+    const entry = entries[i] as AuditEntry;
+    const expected = firstSeq + i;
+    if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) return fail({ seq: expected, id: null, reason: 'not a JSON object' });
+    const id = typeof entry.id === 'string' ? entry.id : null;
+    const seq = Number.isSafeInteger(entry.seq) ? entry.seq : expected;
+    const at = (reason: string): VerifyReport => fail({ seq, id, reason, ...(trail.lines[i] !== undefined ? { line: trail.lines[i] } : {}) });
+
+    const shape = shapeProblem(entry);
+    if (shape !== undefined) return at(shape);
+    let hash: string;
+    try {
+      hash = entryHash(entry);
+    } catch (error) {
+      return at(`the entry cannot be canonicalised (${error instanceof Error ? error.message : String(error)})`);
+    }
+    if (hash !== entry.hash) return at('its hash does not match its content (the entry was changed)');
+    if (entry.seq !== expected) return at(`seq ${entry.seq} where ${expected} was expected (an entry was deleted, duplicated, reordered or inserted)`);
+    const previous = entries[i - 1];
+    if (previous !== undefined ? entry.prev !== previous.hash : !options.partial && entry.prev !== null) {
+      return at(previous !== undefined ? `prev does not match the hash of entry ${previous.seq} (an entry was deleted, inserted or reordered)` : 'the first entry has a prev');
+    }
+    if (byId.has(entry.id)) return at('its id appears twice');
+
+    const named = (field: 'login', mustBeSigned: boolean): string | undefined => {
+      const target = entry[field];
+      if (target === null || target === undefined) return undefined;
+      const found = byId.get(target as string);
+      if (found === undefined) {
+        if (options.partial) {
+          report.unresolved.push(target as string);
+          return undefined;
+        }
+        return `it names login ${String(target)}, which is not an earlier entry`;
+      }
+      if (found.event !== 'login') return `it names ${String(target)}, which is a ${found.event} entry, not a login`;
+      if (found.profile !== entry.profile) return `it names a login of profile "${String(found.profile)}"`;
+      if (mustBeSigned && found.sig === undefined) return `it names login ${String(target)}, which is not signed`;
+      return undefined;
+    };
+
+    switch (entry.event) {
+      case 'enroll':
+        enrolled.set(entry.credential_id as string, { record: { credential_id: entry.credential_id as string, public_key: entry.public_key as string, rp_id: entry.rp_id as string } });
+        break;
+      case 'session': {
+        const problem = named('login', false);
+        if (problem) return at(problem);
+        break;
+      }
+      case 'exec': {
+        const problem = named('login', true);
+        if (problem) return at(problem);
+        break;
+      }
+      case 'repair':
+        report.repairs.push({ seq: entry.seq, id: entry.id, torn_bytes: entry.torn_bytes as number, torn_sha256: entry.torn_sha256 as string });
+        break;
+      default:
+        break;
+    }
+
+    if (entry.sig !== undefined) {
+      const credentialId = entry.credential_id as string;
+      const key = enrolled.get(credentialId) ?? extraKeys.get(credentialId);
+      if (key === undefined) return at(`no enrolled public key for credential ${credentialId} at or before this entry`);
+      try {
+        key.cose ??= coseToKeyObject(new Uint8Array(Buffer.from(key.record.public_key, 'base64url')));
+      } catch {
+        return at(`the public key enrolled for credential ${credentialId} is not a valid COSE key`);
+      }
+      const result = verifyAssertion({
+        publicKey: key.cose,
+        rpId: key.record.rp_id,
+        authData: new Uint8Array(Buffer.from(entry.sig.auth_data, 'base64url')),
+        clientDataHash: clientDataHashOf(entry),
+        signature: new Uint8Array(Buffer.from(entry.sig.signature, 'base64url')),
+        requireUserPresence: true,
+      });
+      if (!result.ok) return at(`its signature does not verify (${result.detail})`);
+      report.signed++;
+    }
+    byId.set(entry.id, entry);
+  }
+  if (fault !== undefined) return fail({ seq: fault.seq, id: fault.id, line: fault.line, reason: fault.reason });
+  if (trail.torn !== undefined) {
+    const { torn } = trail;
+    return fail({ seq: torn.seq, id: torn.id, line: torn.line, reason: `the last line is incomplete (${torn.bytes} torn or truncated bytes; the next append records them in a repair entry)` });
+  }
+  return report;
+}
+
+/** "Audit trail verification failed at entry <seq> (<id>): <reason>." as a TngError (exit 8). */
+export function verificationError(bad: BadEntry, where: string): TngError {
+  const torn = bad.reason.startsWith('the last line is incomplete');
+  return new TngError('verification', 'audit.verify-failed', `Audit trail verification failed at entry ${bad.seq} (${bad.id ?? 'unknown id'}): ${bad.reason}.`, {
+    hint: torn
+      ? `${where} ends mid-entry: a crash during a write, or a cut. Keep a copy; the next login or exec records the torn bytes in a repair entry that --verify reports.`
+      : `${where} was changed or damaged after it was written; keep a copy for investigation and compare it with an earlier \`tng audit export\`.`,
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Appending
+
+interface Tail {
+  last?: Record<string, unknown>;
+  /** Bytes after the last entry line (a torn write, or damage), to be recorded by a repair entry. */
+  region: Buffer;
+}
+
+/** The last entry line and what follows it, reading from the end of the file only as far as needed. */
+async function readTail(handle: FileHandle): Promise<Tail> {
+  const { size } = await handle.stat();
+  for (let chunk = 64 * 1024; ; chunk *= 4) {
+    const start = Math.max(0, size - chunk);
+    const buffer = Buffer.alloc(size - start);
+    if (buffer.length > 0) await handle.read(buffer, 0, buffer.length, start);
+    let end = buffer.lastIndexOf(0x0a);
+    while (end !== -1) {
+      const before = end === 0 ? -1 : buffer.lastIndexOf(0x0a, end - 1);
+      if (before === -1 && start > 0) break; // this line may begin before the chunk
+      const object = parseObject(buffer.subarray(before + 1, end));
+      if (object !== undefined) return { last: object, region: buffer.subarray(end + 1) };
+      end = before;
+    }
+    if (start === 0) return { region: buffer };
+  }
+}
+
+function buildEntry(
+  body: Record<string, unknown>,
+  place: { id: string; seq: number; ts: string; prev: string | null },
+): AuditEntry {
+  const { event, profile, ...fields } = body;
+  const entry = { v: AUDIT_VERSION, id: place.id, seq: place.seq, ts: place.ts, event, profile, ...fields, prev: place.prev } as Record<string, unknown>;
+  entry.hash = entryHash(entry);
+  return entry as AuditEntry;
+}
+
+function checkBody(body: EntryBody): Record<string, unknown> {
+  if (body === null || typeof body !== 'object') throw new TypeError('an audit entry body must be an object');
+  if (!['enroll', 'login', 'session', 'exec'].includes(body.event)) throw new TypeError(`unknown audit event ${String(body.event)}`);
+  if (!isString(body.profile)) throw new TypeError('an audit entry needs a profile');
+  for (const key of Object.keys(body)) {
+    if (RESERVED.includes(key)) throw new TypeError(`an audit entry body may not set "${key}"`);
+    if (SECRET_NAME.test(key)) throw new TypeError(`the audit trail holds no secrets: refusing a field named "${key}"`);
+  }
+  // What is hashed is exactly what a reader will parse back.
+  return JSON.parse(JSON.stringify(body)) as Record<string, unknown>;
+}
+
+function lineOf(entry: AuditEntry): string {
+  return `${JSON.stringify(entry)}\n`;
+}
+
+async function openTrail(stateDir: string): Promise<{ handle: FileHandle; created: boolean }> {
+  await mkdir(stateDir, { recursive: true, mode: 0o700 });
+  const path = auditPath(stateDir);
+  try {
+    return { handle: await open(path, 'r+'), created: false };
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw auditFileError(error, stateDir);
+  }
+  try {
+    return { handle: await open(path, 'wx+', 0o600), created: true };
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return { handle: await open(path, 'r+'), created: false };
+    throw auditFileError(error, stateDir);
+  }
+}
+
+async function syncDir(dir: string): Promise<void> {
+  try {
+    const handle = await open(dir, 'r');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  } catch {
+    // Some platforms cannot fsync a directory; the file itself is synced.
+  }
+}
+
+/**
+ * Runs `fn` under the audit lock with the trail's tail at hand, and appends what it returns (one write,
+ * then fsync). A torn tail is first recorded by a repair entry.
+ */
+async function withTrail<T>(
+  stateDir: string,
+  options: AppendOptions,
+  fn: (context: { handle: FileHandle; next: (body: Record<string, unknown>, id?: string) => AuditEntry }) => Promise<T>,
+): Promise<T> {
+  try {
+    await mkdir(stateDir, { recursive: true, mode: 0o700 });
+  } catch (error) {
+    throw auditFileError(error, stateDir);
+  }
+  return withLock(stateDir, LOCK_NAME, { timeoutMs: LOCK_TIMEOUT_MS, signal: options.signal }, async () => {
+    const { handle, created } = await openTrail(stateDir);
+    try {
+      const tail = await readTail(handle);
+      const now = options.now ?? Date.now;
+      let seq = (tail.last && Number.isSafeInteger(tail.last.seq) ? (tail.last.seq as number) : 0) + 1;
+      let prev = tail.last && typeof tail.last.hash === 'string' ? tail.last.hash : null;
+      const written: AuditEntry[] = [];
+      const next = (body: Record<string, unknown>, id?: string): AuditEntry => {
+        const entry = buildEntry(body, { id: id ?? newAuditId(), seq, ts: new Date(now()).toISOString(), prev });
+        seq++;
+        prev = entry.hash;
+        written.push(entry);
+        return entry;
+      };
+      let prefix = '';
+      if (tail.region.length > 0) {
+        const endsWithNewline = tail.region[tail.region.length - 1] === 0x0a;
+        const torn = endsWithNewline ? tail.region.subarray(0, tail.region.length - 1) : tail.region;
+        next({ event: 'repair', profile: null, torn_sha256: sha256Hex(torn), torn_bytes: torn.length });
+        prefix = endsWithNewline ? '' : '\n';
+      }
+      const result = await fn({ handle, next });
+      const text = prefix + written.map(lineOf).join('');
+      const { size } = await handle.stat();
+      await handle.write(text, size, 'utf8');
+      await handle.sync();
+      if (created) await syncDir(stateDir);
+      return result;
+    } finally {
+      await handle.close();
+    }
+  });
+}
+
+/** Appends one entry under the audit lock (write + fsync, file 0600) and returns it. Repairs a torn tail first. */
+export async function appendEntry(stateDir: string, body: EntryBody, options: AppendOptions = {}): Promise<AuditEntry> {
+  const checked = checkBody(body);
+  return withTrail(stateDir, options, async ({ next }) => {
+    return next(checked, options.id);
+  });
+}
+
+/**
+ * Two-phase signed append: under the audit lock the entry is prepared (id, seq, ts, prev, hash), then
+ * `sign(hash bytes)` runs — the touch happens inside it, while the lock keeps `prev` the chain's last
+ * hash — and the entry is written with its signature. If `sign` throws, nothing is written.
+ */
+export async function appendSigned(
+  stateDir: string,
+  body: EntryBody,
+  sign: (clientDataHash: Uint8Array) => Promise<Signature>,
+  options: SignedAppendOptions = {},
+): Promise<AuditEntry> {
+  const checked = checkBody(body);
+  if (checked.event !== 'login' && checked.event !== 'exec') throw new TypeError('only login and exec entries are signed');
+  if (!isString(checked.credential_id) || !isString(checked.nonce)) throw new TypeError('a signed entry needs credential_id and nonce');
+  return withTrail(stateDir, options, async ({ handle, next }) => {
+    let key: KeyRecord | undefined;
+    if (options.enrollment !== undefined) {
+      if (options.enrollment.credential_id !== checked.credential_id) throw new TypeError('the enrollment is not for the signing credential');
+      key = await enrolledKey(handle, options.enrollment.credential_id);
+      if (key === undefined) {
+        const { credential_id, public_key, aaguid, rp_id, uv } = options.enrollment;
+        next(checkBody({ event: 'enroll', profile: checked.profile as string, credential_id, public_key, aaguid, rp_id, uv, backfilled: true }));
+        key = { credential_id, public_key, rp_id };
+      }
+    }
+    const unsigned = next(checked, options.id);
+    const sig = await sign(clientDataHashOf(unsigned));
+    if (!isCanonicalBase64url(sig?.auth_data) || !isCanonicalBase64url(sig?.signature)) throw new TypeError('a signature must be base64url auth_data and signature');
+    unsigned.sig = { auth_data: sig.auth_data, signature: sig.signature };
+    if (key !== undefined) {
+      const check = verifyTrail([unsigned], { keys: [key], partial: true });
+      if (!check.ok) {
+        throw new TngError('authenticator', 'audit.signature-mismatch', `The touch's signature does not verify with the key the audit trail holds for credential ${key.credential_id}.`, {
+          hint: 'Re-enrol the key (`tng enroll`), then try again; nothing was written to the audit trail.',
+        });
+      }
+    }
+    return unsigned;
+  });
+}
+
+/** The latest enroll entry's key for a credential, reading the whole (open) trail. */
+async function enrolledKey(handle: FileHandle, credentialId: string): Promise<KeyRecord | undefined> {
+  const { size } = await handle.stat();
+  const buffer = Buffer.alloc(size);
+  if (size > 0) await handle.read(buffer, 0, size, 0);
+  const { entries } = parseTrail(buffer);
+  for (let i = entries.length - 1; i >= 0; i--) {
+    const entry = entries[i] as AuditEntry;
+    if (entry.event === 'enroll' && entry.credential_id === credentialId && isString(entry.public_key) && isString(entry.rp_id)) {
+      return { credential_id: credentialId, public_key: entry.public_key, rp_id: entry.rp_id };
+    }
+  }
+  return undefined;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Queries
+
+/**
+ * The signed login an exec runs under: with `vaultAccessor`, the login named by the latest session entry
+ * of the profile with that Vault accessor (undefined when that login is not signed); without it, the
+ * profile's latest signed login.
+ */
+export async function lastSignedLogin(stateDir: string, profile: string, options: { vaultAccessor?: string } = {}): Promise<AuditEntry | undefined> {
+  return signedLoginIn((await readTrail(stateDir)).entries, profile, options);
+}
+
+export function signedLoginIn(entries: AuditEntry[], profile: string, options: { vaultAccessor?: string } = {}): AuditEntry | undefined {
+  const signed = (entry: AuditEntry | undefined) => (entry?.event === 'login' && entry.profile === profile && entry.sig !== undefined ? entry : undefined);
+  if (options.vaultAccessor === undefined) {
+    for (let i = entries.length - 1; i >= 0; i--) if (signed(entries[i])) return entries[i];
+    return undefined;
+  }
+  for (let i = entries.length - 1; i >= 0; i--) {
+    const entry = entries[i] as AuditEntry;
+    if (entry.event === 'session' && entry.profile === profile && entry.vault_accessor === options.vaultAccessor) {
+      return signed(entries.find((e) => e.id === entry.login));
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The signed entry that vouches for entry `id`: itself when signed, else the signed login a session or
+ * exec names. Undefined when there is none (only meaningful on a trail that verifies).
+ */
+export function signedAnchor(entries: AuditEntry[], id: string): { entry: AuditEntry; anchor?: AuditEntry } | undefined {
+  const entry = entries.find((e) => e.id === id);
+  if (entry === undefined) return undefined;
+  if (entry.sig !== undefined) return { entry, anchor: entry };
+  const login = isString(entry.login) ? entries.find((e) => e.id === entry.login && e.event === 'login') : undefined;
+  return login?.sig !== undefined ? { entry, anchor: login } : { entry };
+}
