@@ -2,11 +2,12 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Profile } from '../config/profile.ts';
 import type { Deps } from '../deps.ts';
 import { TngError, describe, isTngError, noSessionError, usageError } from '../errors.ts';
+import { isFileKeychain } from '../keychain/file.ts';
 import { isSealed, newDataKey, seal, unseal } from '../keychain/seal.ts';
 import { itemKey } from '../keychain/store.ts';
 import { authCodeLogin, deviceCodeLogin, discover, refreshLogin, type OidcTokens } from '../oidc/client.ts';
 import { VaultClient, type VaultAuth } from '../vault/client.ts';
-import { appendAudit, newAuditId } from '../audit/log.ts';
+import { appendAudit, newNonce } from '../audit/log.ts';
 import { withLock } from '../state/lock.ts';
 import { vaultOidcLogin } from './vault-oidc.ts';
 import { identityFromClaims, loadSession, saveSession, sessionIsLive, type Session } from './session.ts';
@@ -148,47 +149,50 @@ function sessionFrom(profile: Profile, auth: VaultAuth, identity: Session['oidc'
 export async function login(profile: Profile, options: LoginOptions, deps: LoginDeps): Promise<LoginResult> {
   const startedAt = deps.clock.now();
   const lock = { timeoutMs: options.timeoutMs + 60_000, signal: deps.signal };
+  if (profile.vaultAuth === 'oidc' && options.deviceCode) {
+    throw usageError('login.device-code-oidc', 'The device-code login is not available with vault_auth = "oidc" (Vault does the OIDC login itself).', 'Log in through the browser, or use vault_auth = "jwt".');
+  }
   return withLock(deps.paths.state, `login-${profile.name}`, lock, async () => {
     const store = await deps.keychain();
+    // A sealed secrets file is opened by the login's own touch, so that touch comes before the first read;
+    // otherwise the session is checked first, so a login that finds a fresh session needs no touch at all.
+    const earlyGate = isFileKeychain(store) && store.isLocked() ? await touchGate(profile, deps) : undefined;
     const previous = await loadSession(store, profile.name);
     if (previous !== undefined && previous.createdAt >= startedAt && sessionIsLive(previous, deps.clock.now())) {
       return { session: previous, reused: true };
     }
+    const gate = earlyGate ?? (await touchGate(profile, deps));
     const fetch = await deps.fetch({ cacertPath: profile.vaultCacert });
     const vault = new VaultClient({ addr: profile.vaultAddr, namespace: profile.vaultNamespace, fetch });
     const session =
       profile.vaultAuth === 'oidc'
         ? await vaultOidcSession(profile, options, deps, vault)
-        : await jwtSession(profile, options, deps, vault);
+        : await jwtSession(profile, options, deps, vault, gate);
     await saveSession(store, session);
     if (previous !== undefined && previous.vault.token !== session.vault.token) {
       await revokePrevious(previous, deps, fetch);
     }
+    const opened = await appendAudit(deps.paths.state, { event: 'login', profile: profile.name, credential_id: null, nonce: newNonce() });
     await appendAudit(deps.paths.state, {
-      id: newAuditId(),
-      ts: new Date(session.createdAt).toISOString(),
-      event: 'login',
+      event: 'session',
       profile: profile.name,
-      subject: session.oidc.email ?? session.oidc.subject,
+      login: opened.id,
+      subject: session.oidc.subject,
+      email: session.oidc.email,
       vault_accessor: session.vault.accessor,
-      aws_access_key_id: null,
+      method: session.vault.method,
     });
     return { session, reused: false };
   });
 }
 
 async function vaultOidcSession(profile: Profile, options: LoginOptions, deps: LoginDeps, vault: VaultClient): Promise<Session> {
-  if (options.deviceCode) {
-    throw usageError('login.device-code-oidc', 'The device-code login is not available with vault_auth = "oidc" (Vault does the OIDC login itself).', 'Log in through the browser, or use vault_auth = "jwt".');
-  }
-  await touchGate(profile, deps);
   const auth = await vaultOidcLogin(profile, options, deps, vault);
   const unknown: Session['oidc'] = { issuer: profile.issuer, subject: null, email: null, groups: null, expiresAt: null };
   return sessionFrom(profile, auth, unknown, deps.clock.now());
 }
 
-async function jwtSession(profile: Profile, options: LoginOptions, deps: LoginDeps, vault: VaultClient): Promise<Session> {
-  const gate = await touchGate(profile, deps);
+async function jwtSession(profile: Profile, options: LoginOptions, deps: LoginDeps, vault: VaultClient, gate: Gate): Promise<Session> {
   const tokens = await obtainIdentity(profile, options, deps, gate);
   const auth = await vault.jwtLogin(profile.vaultAuthMount, profile.vaultRole, tokens.idToken);
   return sessionFrom(profile, auth, identityFromClaims(tokens.claims), deps.clock.now());

@@ -38,7 +38,7 @@ describe('tng login → whoami → logout against the sandbox', () => {
       assert.equal(report.profile, world.profile);
       assert.equal(report.hardware, null);
       assert.equal(report.aws, null);
-      assert.equal(report.audit.entries, 1, 'the login is in the audit trail');
+      assert.equal(report.audit.entries, 2, 'the login and its session are in the audit trail');
       assert.equal(report.audit.verified, true);
       assert.match(report.audit.last_id, /^[0-9a-f-]{36}$/);
       assert.equal(report.oidc.issuer, sandbox.issuer);
