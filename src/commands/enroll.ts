@@ -35,6 +35,17 @@ export async function runEnroll(options: EnrollCommandOptions, deps: Deps): Prom
   table.fido2 = options.add ? [...(table.fido2 ?? []), entry] : [entry];
   config.profiles[profile.name] = table;
   await writeConfigFile(deps.paths.config, config);
+  // The trail keeps the public key, so signatures stay verifiable after re-enrolment or with a backup key.
+  const { appendEntry } = await import('../audit/chain.ts');
+  await appendEntry(deps.paths.state, {
+    event: 'enroll',
+    profile: profile.name,
+    credential_id: entry.credential_id,
+    public_key: entry.public_key,
+    aaguid: entry.aaguid,
+    rp_id: entry.rp_id,
+    uv: entry.uv,
+  });
   const count = table.fido2.length;
   deps.io.info(`Profile "${profile.name}": ${count} key${count === 1 ? '' : 's'} enrolled (credential ${entry.credential_id.slice(0, 12)}…, PIN ${entry.uv === 'required' ? 'required' : 'not required'}); every login now needs a touch.`);
   return 0;

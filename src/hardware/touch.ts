@@ -46,6 +46,28 @@ export function sealDataKeyFor(entry: Fido2Entry, hmacOutput: Uint8Array, dataKe
   return seal(keyFromHmacOutput(hmacOutput, entry.credential_id), dataKey, `data key for ${entry.credential_id}`);
 }
 
+/** Refuses a touch for a profile with no enrolled key (exit 2). */
+export function requireEnrolled(profile: Pick<Profile, 'name' | 'fido2'>): void {
+  if (profile.fido2.length === 0) {
+    throw new TngError('usage', 'fido2.not-enrolled', `Profile "${profile.name}" has no enrolled security key.`, {
+      hint: `Run \`tng enroll --profile ${profile.name}\`, or set touch = "never".`,
+    });
+  }
+}
+
+/** Which of the profile's enrolled credentials lives on this key, found with a silent probe (no touch). */
+export async function findEnrolledEntry(authenticator: Authenticator, profile: Pick<Profile, 'name' | 'fido2'>): Promise<Fido2Entry> {
+  for (const rpId of new Set(profile.fido2.map((e) => e.rp_id))) {
+    const ids = profile.fido2.filter((e) => e.rp_id === rpId).map((e) => Buffer.from(e.credential_id, 'base64url'));
+    const found = await authenticator.hasCredential(rpId, ids);
+    const entry = found ? profile.fido2.find((e) => e.rp_id === rpId && e.credential_id === b64(found)) : undefined;
+    if (entry) return entry;
+  }
+  throw new TngError('authenticator', 'fido2.no-credential', `${authenticator.name} is not enrolled for profile "${profile.name}".`, {
+    hint: 'Use an enrolled key, or enrol this one with `tng enroll --add`.',
+  });
+}
+
 /**
  * One touch on an enrolled key: an assertion over `clientDataHash`, verified against the public key
  * enrolled for that credential before anything is unlocked; with `openDataKey`, the hmac-secret output
@@ -60,28 +82,10 @@ export async function touch(
   deps: TouchDeps,
   opened?: Authenticator,
 ): Promise<TouchResult> {
-  if (profile.fido2.length === 0) {
-    throw new TngError('usage', 'fido2.not-enrolled', `Profile "${profile.name}" has no enrolled security key.`, {
-      hint: `Run \`tng enroll --profile ${profile.name}\`, or set touch = "never".`,
-    });
-  }
+  requireEnrolled(profile);
   const authenticator = opened ?? (await openAuthenticator(deps, options.purpose, { entries: profile.fido2, want: 'present' }));
   try {
-    const rpIds = [...new Set(profile.fido2.map((e) => e.rp_id))];
-    let entry: Fido2Entry | undefined;
-    for (const rpId of rpIds) {
-      const ids = profile.fido2.filter((e) => e.rp_id === rpId).map((e) => Buffer.from(e.credential_id, 'base64url'));
-      const found = await authenticator.hasCredential(rpId, ids);
-      if (found) {
-        entry = profile.fido2.find((e) => e.rp_id === rpId && e.credential_id === b64(found));
-        break;
-      }
-    }
-    if (!entry) {
-      throw new TngError('authenticator', 'fido2.no-credential', `${authenticator.name} is not enrolled for profile "${profile.name}".`, {
-        hint: 'Use an enrolled key, or enrol this one with `tng enroll --add`.',
-      });
-    }
+    const entry = await findEnrolledEntry(authenticator, profile);
     const assertion = await authenticator.getAssertion({
       rpId: entry.rp_id,
       clientDataHash,

@@ -1,4 +1,3 @@
-import { createHash, randomBytes } from 'node:crypto';
 import type { Profile } from '../config/profile.ts';
 import type { Deps } from '../deps.ts';
 import { TngError, describe, isTngError, noSessionError, usageError } from '../errors.ts';
@@ -96,9 +95,10 @@ async function obtainIdentity(profile: Profile, options: LoginOptions, deps: Log
   return tokens;
 }
 
-/** What the login's touch unlocked: the data key that seals the refresh token (absent when touch = "never"). */
+/** What the login's touch unlocked (the data key sealing the refresh token) and the signed audit entry it made. */
 interface Gate {
   dataKey?: Buffer;
+  loginEntryId?: string;
 }
 
 /**
@@ -108,15 +108,36 @@ interface Gate {
  */
 async function touchGate(profile: Profile, deps: LoginDeps): Promise<Gate> {
   if (profile.touch === 'never') return {};
-  const { touch, sealDataKeyFor, readSealedDataKeys, writeSealedDataKeys } = await import('../hardware/touch.ts');
-  const challenge = createHash('sha256').update(JSON.stringify({ event: 'login', profile: profile.name, ts: deps.clock.now(), nonce: randomBytes(16).toString('hex') })).digest();
-  const touched = await touch(profile, challenge, { openDataKey: true, purpose: 'Touch your security key to log in.' }, deps);
-  if (touched.dataKey) return { dataKey: touched.dataKey };
-  const dataKey = newDataKey();
-  const store = await deps.keychain();
-  const sealed = await readSealedDataKeys(store, profile.name);
-  await writeSealedDataKeys(store, profile.name, { ...sealed, [touched.entry.credential_id]: sealDataKeyFor(touched.entry, touched.hmacOutput as Uint8Array, dataKey) });
-  return { dataKey };
+  const [{ touch, findEnrolledEntry, sealDataKeyFor, readSealedDataKeys, writeSealedDataKeys, requireEnrolled }, { openAuthenticator }, { appendSigned, newNonce }] = await Promise.all([
+    import('../hardware/touch.ts'),
+    import('../hardware/open.ts'),
+    import('../audit/chain.ts'),
+  ]);
+  requireEnrolled(profile);
+  const authenticator = await openAuthenticator(deps, 'Touch your security key to log in.', { entries: profile.fido2, want: 'present' });
+  try {
+    // The login entry names the credential before the touch, so the assertion signs that entry's hash.
+    const entry = await findEnrolledEntry(authenticator, profile);
+    let touched: Awaited<ReturnType<typeof touch>> | undefined;
+    const signed = await appendSigned(
+      deps.paths.state,
+      { event: 'login', profile: profile.name, credential_id: entry.credential_id, nonce: newNonce() },
+      async (clientDataHash) => {
+        touched = await touch(profile, clientDataHash, { openDataKey: true, purpose: 'Touch your security key to log in.' }, deps, authenticator);
+        return { auth_data: Buffer.from(touched.authData).toString('base64url'), signature: Buffer.from(touched.signature).toString('base64url') };
+      },
+      { enrollment: entry, signal: deps.signal },
+    );
+    const done = touched as NonNullable<typeof touched>;
+    if (done.dataKey) return { dataKey: done.dataKey, loginEntryId: signed.id };
+    const dataKey = newDataKey();
+    const store = await deps.keychain();
+    const sealed = await readSealedDataKeys(store, profile.name);
+    await writeSealedDataKeys(store, profile.name, { ...sealed, [done.entry.credential_id]: sealDataKeyFor(done.entry, done.hmacOutput as Uint8Array, dataKey) });
+    return { dataKey, loginEntryId: signed.id };
+  } finally {
+    await authenticator.close();
+  }
 }
 
 function sessionFrom(profile: Profile, auth: VaultAuth, identity: Session['oidc'], nowMs: number): Session {
@@ -172,7 +193,9 @@ export async function login(profile: Profile, options: LoginOptions, deps: Login
     if (previous !== undefined && previous.vault.token !== session.vault.token) {
       await revokePrevious(previous, deps, fetch);
     }
-    const opened = await appendAudit(deps.paths.state, { event: 'login', profile: profile.name, credential_id: null, nonce: newNonce() });
+    const opened = gate.loginEntryId
+      ? { id: gate.loginEntryId }
+      : await appendAudit(deps.paths.state, { event: 'login', profile: profile.name, credential_id: null, nonce: newNonce() });
     await appendAudit(deps.paths.state, {
       event: 'session',
       profile: profile.name,

@@ -150,3 +150,37 @@ describe('touch-gated login', () => {
     }
   });
 });
+
+describe('the signed audit trail', () => {
+  it('a touch-gated login writes a login entry signed by the key and a session entry naming it; --verify passes, tampering fails', async () => {
+    const world = await enrolledWorld();
+    try {
+      const result = await world.run(['login', '--profile', world.profile]);
+      assert.equal(result.code, 0, result.stderr);
+      const lines = (await readFile(`${world.state}/audit.jsonl`, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Record<string, any>);
+      const enroll = lines.find((e) => e.event === 'enroll');
+      const signed = lines.filter((e) => e.event === 'login' && e.sig);
+      assert.ok(enroll, 'enrolment is in the trail with its public key');
+      assert.equal(signed.length, 1);
+      assert.equal(signed[0]?.credential_id, enroll?.credential_id);
+      const session = lines.at(-1);
+      assert.equal(session?.event, 'session');
+      assert.equal(session?.login, signed[0]?.id);
+      const verify = await world.run(['audit', '--verify']);
+      assert.equal(verify.code, 0, verify.stderr);
+
+      // A signature moved onto another entry no longer verifies.
+      const moved = lines.map((e) => ({ ...e }));
+      const unsigned = moved.find((e) => e.event === 'login' && !e.sig);
+      assert.ok(unsigned);
+      unsigned.sig = signed[0]?.sig;
+      const { writeFile } = await import('node:fs/promises');
+      await writeFile(`${world.state}/audit.jsonl`, `${moved.map((e) => JSON.stringify(e)).join('\n')}\n`);
+      const tampered = await world.run(['audit', '--verify']);
+      assert.equal(tampered.code, 8);
+      assert.match(tampered.stderr, new RegExp(`entry ${unsigned.seq} \\(${unsigned.id}\\)`));
+    } finally {
+      await world.dispose();
+    }
+  });
+});
