@@ -16,6 +16,7 @@ import canonicalize from 'canonicalize';
 import { TngError } from '../errors.ts';
 import { coseToKeyObject, type CosePublicKey } from '../fido2/ctap2/cose.ts';
 import { verifyAssertion } from '../fido2/ctap2/verify.ts';
+import { syncDir } from '../state/atomic.ts';
 import { withLock } from '../state/lock.ts';
 
 export const AUDIT_FILE = 'audit.jsonl';
@@ -553,19 +554,6 @@ async function openTrail(stateDir: string): Promise<{ handle: FileHandle; create
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') return { handle: await open(path, 'r+'), created: false };
     throw auditFileError(error, stateDir);
-  }
-}
-
-async function syncDir(dir: string): Promise<void> {
-  try {
-    const handle = await open(dir, 'r');
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-  } catch {
-    // Some platforms cannot fsync a directory; the file itself is synced.
   }
 }
 

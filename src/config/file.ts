@@ -1,7 +1,7 @@
-import { chmod, mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { parse, stringify } from 'smol-toml';
 import { describe, usageError } from '../errors.ts';
+import { writeFileAtomic } from '../state/atomic.ts';
 import { validateProfile, type Profile, type ProfileTable } from './profile.ts';
 
 /** config.toml as stored: `default_profile` and one table per profile. */
@@ -57,27 +57,10 @@ export async function readConfigFile(path: string): Promise<ConfigFile> {
 
 /** Writes config.toml atomically: directory 0700, file 0600, rename over the old file. */
 export async function writeConfigFile(path: string, config: ConfigFile): Promise<void> {
-  const dir = dirname(path);
-  await mkdir(dir, { recursive: true, mode: 0o700 });
   const body: Record<string, unknown> = {};
   if (config.default_profile !== undefined) body.default_profile = config.default_profile;
   body.profiles = config.profiles;
-  const text = `# tng configuration: public values only, never a secret.\n${stringify(body)}\n`;
-  const temp = `${path}.${process.pid}.tmp`;
-  const handle = await open(temp, 'w', 0o600);
-  try {
-    await handle.writeFile(text, 'utf8');
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
-    await chmod(temp, 0o600);
-    await rename(temp, path);
-  } catch (error) {
-    await unlink(temp).catch(() => undefined);
-    throw error;
-  }
+  await writeFileAtomic(path, `# tng configuration: public values only, never a secret.\n${stringify(body)}\n`);
 }
 
 /** Which profile a command uses: --profile, else TNG_PROFILE, else default_profile, else the only one. */

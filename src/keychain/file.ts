@@ -16,10 +16,10 @@
  * `keychain-file`, re-read the file inside it, and replace it atomically (temp file, fsync, rename, fsync dir).
  * Anything that does not verify — JSON, version, a key entry, the items — is a `keychain` error (exit 7).
  */
-import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { mkdir, readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { TngError, describe, usageError } from '../errors.ts';
+import { writeFileAtomic } from '../state/atomic.ts';
 import { withLock } from '../state/lock.ts';
 import { keyFromHmacOutput, newDataKey, seal, unsealBytes } from './seal.ts';
 import type { SecretStore } from './store.ts';
@@ -207,30 +207,10 @@ export function createFileKeychain(options: FileKeychainOptions): FileKeychain {
     } catch (error) {
       throw fileError(path, 'create the directory of', error);
     }
-    const temp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
     try {
-      const handle = await open(temp, 'wx', 0o600);
-      try {
-        await handle.writeFile(text, 'utf8');
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-      await rename(temp, path);
+      await writeFileAtomic(path, text);
     } catch (error) {
-      await unlink(temp).catch(() => undefined);
       throw fileError(path, 'write', error);
-    }
-    // The rename is durable only once the directory is; not every platform can fsync a directory.
-    try {
-      const handle = await open(dir, 'r');
-      try {
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-    } catch {
-      // best effort
     }
     let back: string | undefined;
     try {
