@@ -31,13 +31,18 @@ export async function runCredentialProcess(options: CredentialProcessOptions, de
     import('../aws/provider.ts'),
     import('../audit/log.ts'),
   ]);
+  // With touch = "exec" each hand-out is signed into the audit trail by its own touch (which also opens a
+  // sealed secrets file, so then it comes first); otherwise it leaves no entry: the AWS CLI calls it per command.
+  const signHandOut = async () => {
+    const { touchAndSign } = await import('../hardware/signed-touch.ts');
+    const body = { event: 'exec' as const, profile: profile.name, program: 'credential-process', role };
+    const purpose = 'Touch your security key to hand AWS credentials to the AWS CLI.';
+    return (await touchAndSign(profile, body, { purpose, openDataKey: deps.env.TNG_KEYCHAIN === 'file' }, deps)).entry;
+  };
+  let signed = profile.touch === 'exec' && deps.env.TNG_KEYCHAIN === 'file' ? await signHandOut() : undefined;
   await currentSession(profile, deps, false);
-  const auditId = newAuditId();
-  if (profile.touch === 'exec') {
-    const [{ touch }, { createHash }] = await Promise.all([import('../hardware/touch.ts'), import('node:crypto')]);
-    const challenge = createHash('sha256').update(JSON.stringify({ event: 'credential-process', id: auditId, profile: profile.name, role })).digest();
-    await touch(profile, challenge, { openDataKey: false, purpose: 'Touch your security key to hand AWS credentials to the AWS CLI.' }, deps);
-  }
+  if (profile.touch === 'exec') signed ??= await signHandOut();
+  const auditId = signed?.id ?? newAuditId();
   const credentials = await awsCredentials(profile, { role, roleArn: profile.awsRoleArn, ttlSeconds: profile.awsTtlSeconds, auditId }, deps);
   const output: Record<string, unknown> = {
     Version: 1,

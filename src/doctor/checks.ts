@@ -7,7 +7,8 @@ import { loadProfile, readConfigFile, selectProfileName } from '../config/file.t
 import type { Profile } from '../config/profile.ts';
 import type { Deps } from '../deps.ts';
 import { ExitCode, TngError, describe } from '../errors.ts';
-import type { SecretStore } from '../keychain/store.ts';
+import { isFileKeychain } from '../keychain/file.ts';
+import { itemKey, type SecretStore } from '../keychain/store.ts';
 import { DEFAULT_TIMEOUT_MS, networkError, type Fetch } from '../net/http.ts';
 import { loadSession, type Session } from '../session/session.ts';
 import { VaultClient, type VaultHealth } from '../vault/client.ts';
@@ -188,6 +189,14 @@ export interface KeychainOutcome {
 export async function keychainCheck(deps: Pick<Deps, 'keychain'>): Promise<KeychainOutcome> {
   try {
     const store = await deps.keychain();
+    if (isFileKeychain(store)) {
+      // Read without a touch: which keys open the file (doctor never asks for one).
+      const ids = await store.credentialIds();
+      if (ids.length === 0) {
+        return { check: warn('keychain', `TNG_KEYCHAIN=file: no secrets file yet at ${store.path}`, 'Run `tng enroll`: it creates the file, sealed by the key.'), store };
+      }
+      return { check: ok('keychain', `TNG_KEYCHAIN=file: ${store.path} opens with ${ids.length} enrolled key${ids.length === 1 ? '' : 's'} (sealed; a touch opens it)`), store };
+    }
     await store.get(KEYCHAIN_PROBE);
     return { check: ok('keychain', 'the OS keychain answers (service "tng")'), store };
   } catch (error) {
@@ -198,6 +207,12 @@ export async function keychainCheck(deps: Pick<Deps, 'keychain'>): Promise<Keych
 /** Whether a session is stored for the profile and how long its Vault token has left (never a failure). */
 export async function sessionCheck(store: SecretStore, profile: Pick<Profile, 'name' | 'vaultAddr'>, clock: Clock): Promise<CheckResult> {
   const login = `Run \`tng login --profile ${profile.name}\`.`;
+  if (isFileKeychain(store) && store.isLocked()) {
+    // The session is sealed in the secrets file; reading it would need a touch, which doctor never asks.
+    return (await store.has(itemKey(profile.name, 'session')))
+      ? ok('session', `a session is stored for profile "${profile.name}" (sealed: \`tng whoami\` shows it after a touch)`)
+      : warn('session', `no session stored for profile "${profile.name}"`, login);
+  }
   let session: Session | undefined;
   try {
     session = await loadSession(store, profile.name);

@@ -36,14 +36,19 @@ export function argvDigest(argv: string[]): string {
  * child runs, off the start-up path; its id is in the child's TNG_AUDIT_ID.
  */
 export async function execute(profile: Profile, plan: ExecPlan, deps: Deps): Promise<number> {
-  const session = await currentSession(profile, deps, true);
-  const auditId = newAuditId();
   const argvSha256 = argvDigest([plan.command, ...plan.args]);
-  if (profile.touch === 'exec') {
-    const { touch } = await import('../hardware/touch.ts');
-    const challenge = createHash('sha256').update(JSON.stringify({ event: 'exec', id: auditId, profile: profile.name, argv_sha256: argvSha256 })).digest();
-    await touch(profile, challenge, { openDataKey: false, purpose: `Touch your security key to run ${basename(plan.command)}.` }, deps);
-  }
+  const program = basename(plan.command);
+  // With touch = "exec" the exec's own entry is signed by the touch, and its id is TNG_AUDIT_ID. A sealed
+  // secrets file opens with that same touch, so then it comes first; otherwise the session is checked first.
+  const signExec = async () => {
+    const { touchAndSign } = await import('../hardware/signed-touch.ts');
+    const body = { event: 'exec' as const, profile: profile.name, program, argv_sha256: argvSha256 };
+    return (await touchAndSign(profile, body, { purpose: `Touch your security key to run ${program}.`, openDataKey: deps.env.TNG_KEYCHAIN === 'file' }, deps)).entry;
+  };
+  let signed = profile.touch === 'exec' && deps.env.TNG_KEYCHAIN === 'file' ? await signExec() : undefined;
+  const session = await currentSession(profile, deps, true);
+  if (profile.touch === 'exec') signed ??= await signExec();
+  const auditId = signed?.id ?? newAuditId();
   const role = plan.noAws ? undefined : (plan.role ?? profile.awsRole);
   const request: AwsRequest | undefined = role
     ? { role, roleArn: plan.roleArn ?? profile.awsRoleArn, ttlSeconds: plan.ttlSeconds ?? profile.awsTtlSeconds, auditId }
@@ -87,13 +92,14 @@ export async function execute(profile: Profile, plan: ExecPlan, deps: Deps): Pro
       env,
       terminal: deps.io.canPrompt(),
       onStart: () => {
+        if (signed) return;
         audited = lastSignedLogin(deps.paths.state, profile.name, { vaultAccessor: session.vault.accessor })
           .then((login) =>
             appendAudit(deps.paths.state, {
               id: auditId,
               event: 'exec',
               profile: profile.name,
-              program: basename(plan.command),
+              program,
               argv_sha256: argvSha256,
               vault_accessor: session.vault.accessor,
               aws_access_key_id: credentials?.accessKeyId ?? null,

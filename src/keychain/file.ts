@@ -5,12 +5,14 @@
  * ```
  * {"version":1,
  *  "keys":  {"<credential_id>": seal(keyFromHmacOutput(hmac output, credential_id), fileKey, "tng file keychain key for <credential_id>")},
- *  "items": seal(fileKey, JSON.stringify({name: value, ...}), "tng file keychain items")}
+ *  "items": {"<name>": seal(fileKey, value, "tng file keychain item <name>"), ...}}
  * ```
  *
  * The file key is random (32 bytes); each enrolled credential's hmac-secret output opens it, so a backup key
- * opens the same file. Item names are sealed with their values. The store starts locked: the first get, set
- * or delete that needs the file's content calls `unlock` (one touch), which calls `unlockWith`. What stays in
+ * opens the same file. Each value is sealed on its own, bound to its name; the names (profile names, Vault
+ * addresses: public values) are in the clear, so a missing item is answered and an item deleted without the
+ * key — `tng logout` needs no touch. The store starts locked: the first get of a present item, or set,
+ * calls `unlock` (one touch), which calls `unlockWith`. What stays in
  * memory is the key derived from that credential's hmac output, never written anywhere; every operation reads
  * the file anew, so a change by another process is always seen. Writes run under the state-dir lock
  * `keychain-file`, re-read the file inside it, and replace it atomically (temp file, fsync, rename, fsync dir).
@@ -26,7 +28,7 @@ import type { SecretStore } from './store.ts';
 
 export const FILE_KEYCHAIN_NAME = 'keychain.json';
 const VERSION = 1;
-const ITEMS_CONTEXT = 'tng file keychain items';
+const itemContext = (name: string) => `tng file keychain item ${name}`;
 const keyContext = (credentialId: string) => `tng file keychain key for ${credentialId}`;
 const LOCK_NAME = 'keychain-file';
 const LOCK_TIMEOUT_MS = 30_000;
@@ -63,6 +65,8 @@ export interface FileKeychain extends SecretStore {
   removeUnlockKeys(credentialIds: string[]): Promise<void>;
   /** The credentials with a key entry in the file, read without a touch ([] when there is no file). */
   credentialIds(): Promise<string[]>;
+  /** Whether an item exists, read without a touch (the names are not sealed). */
+  has(name: string): Promise<boolean>;
   /** Unlocks now (one touch) when the file exists and is locked; nothing when it is open or missing. */
   open(): Promise<void>;
 }
@@ -85,7 +89,7 @@ export function fileNeedsEnrolment(): TngError {
 interface FileData {
   version: number;
   keys: Record<string, string>;
-  items: string;
+  items: Record<string, string>;
 }
 
 /** The credential whose hmac output opened the file, and the key derived from it. */
@@ -120,8 +124,10 @@ function parseFile(path: string, text: string): FileData {
   if (typeof keys !== 'object' || keys === null || Array.isArray(keys) || Object.values(keys).some((v) => typeof v !== 'string')) {
     throw damaged(path, '"keys" is not a table of sealed keys');
   }
-  if (typeof items !== 'string') throw damaged(path, '"items" is missing');
-  return { version, keys: { ...(keys as Record<string, string>) }, items };
+  if (typeof items !== 'object' || items === null || Array.isArray(items) || Object.values(items).some((v) => typeof v !== 'string')) {
+    throw damaged(path, '"items" is not a table of sealed items');
+  }
+  return { version, keys: { ...(keys as Record<string, string>) }, items: { ...(items as Record<string, string>) } };
 }
 
 /** A table's own entry (never one inherited from Object.prototype, whatever the name). */
@@ -129,21 +135,8 @@ function own(table: Record<string, string>, name: string): string | undefined {
   return Object.hasOwn(table, name) ? table[name] : undefined;
 }
 
-function parseItems(path: string, plaintext: Buffer): Map<string, string> {
-  let items: unknown;
-  try {
-    items = JSON.parse(plaintext.toString('utf8'));
-  } catch (cause) {
-    throw damaged(path, 'its items are not JSON', cause);
-  }
-  if (typeof items !== 'object' || items === null || Array.isArray(items) || Object.values(items).some((v) => typeof v !== 'string')) {
-    throw damaged(path, 'its items are not a table of strings');
-  }
-  return new Map(Object.entries(items as Record<string, string>));
-}
-
-function sealItems(fileKey: Buffer, items: Map<string, string>): string {
-  return seal(fileKey, JSON.stringify(Object.fromEntries(items)), ITEMS_CONTEXT);
+function sealItem(fileKey: Buffer, name: string, value: string): string {
+  return seal(fileKey, value, itemContext(name));
 }
 
 function fileError(path: string, action: string, error: unknown): TngError {
@@ -189,14 +182,17 @@ export function createFileKeychain(options: FileKeychainOptions): FileKeychain {
     return openKeyEntry(data, opener.credentialId, opener.wrapKey);
   }
 
-  function openItems(data: FileData, fileKey: Buffer): Map<string, string> {
-    let plaintext: Buffer;
+  function openItem(data: FileData, fileKey: Buffer, name: string): string {
     try {
-      plaintext = unsealBytes(fileKey, data.items, ITEMS_CONTEXT);
+      return unsealBytes(fileKey, own(data.items, name) as string, itemContext(name)).toString('utf8');
     } catch (cause) {
-      throw damaged(path, 'its items do not open with its key', cause);
+      throw damaged(path, `its item ${JSON.stringify(name)} does not open with its key`, cause);
     }
-    return parseItems(path, plaintext);
+  }
+
+  /** Proves that every item opens with the file key (nothing is added to a file that does not). */
+  function checkItems(data: FileData, fileKey: Buffer): void {
+    for (const name of Object.keys(data.items)) openItem(data, fileKey, name);
   }
 
   /** Replaces the file atomically and reads it back. */
@@ -239,13 +235,13 @@ export function createFileKeychain(options: FileKeychainOptions): FileKeychain {
     }
   }
 
-  /** The open items of the current file (undefined when there is none), unlocking first when needed. */
-  async function readItems(): Promise<Map<string, string> | undefined> {
+  /** One item of the current file (undefined when absent: no unlock needed), unlocking first when needed. */
+  async function readItem(name: string): Promise<string | undefined> {
     for (let attempt = 0; ; attempt += 1) {
       const data = await load();
-      if (data === undefined) return undefined;
+      if (data === undefined || own(data.items, name) === undefined) return undefined;
       const fileKey = fileKeyOf(data);
-      if (fileKey !== undefined) return openItems(data, fileKey);
+      if (fileKey !== undefined) return openItem(data, fileKey, name);
       if (attempt > 0) throw damaged(path, 'the key that opened it is no longer in it');
       await requireUnlock(Object.keys(data.keys));
     }
@@ -303,7 +299,7 @@ export function createFileKeychain(options: FileKeychainOptions): FileKeychain {
           // No file yet, or one that no key opens any more (its items are lost either way): a fresh file key.
           const fresh = newDataKey();
           return {
-            data: { version: VERSION, keys: { [credentialId]: seal(wrapKey, fresh, keyContext(credentialId)) }, items: sealItems(fresh, new Map()) },
+            data: { version: VERSION, keys: { [credentialId]: seal(wrapKey, fresh, keyContext(credentialId)) }, items: {} },
             result: undefined,
           };
         }
@@ -312,7 +308,7 @@ export function createFileKeychain(options: FileKeychainOptions): FileKeychain {
           if (own(data.keys, credentialId) === undefined) return LOCKED;
           fileKey = openKeyEntry(data, credentialId, wrapKey);
         }
-        openItems(data, fileKey); // never add a key to a file whose items do not open
+        checkItems(data, fileKey); // never add a key to a file whose items do not open
         const existing = own(data.keys, credentialId);
         if (existing !== undefined) {
           try {
@@ -343,6 +339,11 @@ export function createFileKeychain(options: FileKeychainOptions): FileKeychain {
       return Object.keys((await load())?.keys ?? {});
     },
 
+    async has(name) {
+      const data = await load();
+      return data !== undefined && own(data.items, name) !== undefined;
+    },
+
     async open() {
       if (opener !== undefined) return;
       const data = await load();
@@ -353,7 +354,7 @@ export function createFileKeychain(options: FileKeychainOptions): FileKeychain {
 
     async get(key) {
       checkName(key);
-      return (await readItems())?.get(key);
+      return readItem(key);
     },
 
     async set(key, value) {
@@ -361,21 +362,17 @@ export function createFileKeychain(options: FileKeychainOptions): FileKeychain {
       await modify((data, fileKey) => {
         if (data === undefined || Object.keys(data.keys).length === 0) throw fileNeedsEnrolment();
         if (fileKey === undefined) return LOCKED;
-        const items = openItems(data, fileKey);
-        items.set(key, value);
-        return { data: { ...data, items: sealItems(fileKey, items) }, result: undefined };
+        return { data: { ...data, items: { ...data.items, [key]: sealItem(fileKey, key, value) } }, result: undefined };
       });
     },
 
     async delete(key) {
       checkName(key);
-      return modify((data, fileKey) => {
-        if (data === undefined) return { result: false };
-        if (Object.keys(data.keys).length === 0) throw fileNeedsEnrolment();
-        if (fileKey === undefined) return LOCKED;
-        const items = openItems(data, fileKey);
-        if (!items.delete(key)) return { result: false };
-        return { data: { ...data, items: sealItems(fileKey, items) }, result: true };
+      // No key needed: removing a sealed value reveals nothing and needs nothing from it.
+      return modify((data) => {
+        if (data === undefined || own(data.items, key) === undefined) return { result: false };
+        const items = Object.fromEntries(Object.entries(data.items).filter(([name]) => name !== key));
+        return { data: { ...data, items }, result: true };
       });
     },
   };

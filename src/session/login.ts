@@ -1,7 +1,7 @@
 import type { Profile } from '../config/profile.ts';
 import type { Deps } from '../deps.ts';
 import { TngError, describe, isTngError, noSessionError, usageError } from '../errors.ts';
-import { isFileKeychain } from '../keychain/file.ts';
+import { fileNeedsEnrolment, isFileKeychain } from '../keychain/file.ts';
 import { isSealed, newDataKey, seal, unseal } from '../keychain/seal.ts';
 import { itemKey } from '../keychain/store.ts';
 import { authCodeLogin, deviceCodeLogin, discover, refreshLogin, type OidcTokens } from '../oidc/client.ts';
@@ -108,36 +108,17 @@ interface Gate {
  */
 async function touchGate(profile: Profile, deps: LoginDeps): Promise<Gate> {
   if (profile.touch === 'never') return {};
-  const [{ touch, findEnrolledEntry, sealDataKeyFor, readSealedDataKeys, writeSealedDataKeys, requireEnrolled }, { openAuthenticator }, { appendSigned, newNonce }] = await Promise.all([
+  const [{ touchAndSign }, { sealDataKeyFor, readSealedDataKeys, writeSealedDataKeys }] = await Promise.all([
+    import('../hardware/signed-touch.ts'),
     import('../hardware/touch.ts'),
-    import('../hardware/open.ts'),
-    import('../audit/chain.ts'),
   ]);
-  requireEnrolled(profile);
-  const authenticator = await openAuthenticator(deps, 'Touch your security key to log in.', { entries: profile.fido2, want: 'present' });
-  try {
-    // The login entry names the credential before the touch, so the assertion signs that entry's hash.
-    const entry = await findEnrolledEntry(authenticator, profile);
-    let touched: Awaited<ReturnType<typeof touch>> | undefined;
-    const signed = await appendSigned(
-      deps.paths.state,
-      { event: 'login', profile: profile.name, credential_id: entry.credential_id, nonce: newNonce() },
-      async (clientDataHash) => {
-        touched = await touch(profile, clientDataHash, { openDataKey: true, purpose: 'Touch your security key to log in.' }, deps, authenticator);
-        return { auth_data: Buffer.from(touched.authData).toString('base64url'), signature: Buffer.from(touched.signature).toString('base64url') };
-      },
-      { enrollment: entry, signal: deps.signal },
-    );
-    const done = touched as NonNullable<typeof touched>;
-    if (done.dataKey) return { dataKey: done.dataKey, loginEntryId: signed.id };
-    const dataKey = newDataKey();
-    const store = await deps.keychain();
-    const sealed = await readSealedDataKeys(store, profile.name);
-    await writeSealedDataKeys(store, profile.name, { ...sealed, [done.entry.credential_id]: sealDataKeyFor(done.entry, done.hmacOutput as Uint8Array, dataKey) });
-    return { dataKey, loginEntryId: signed.id };
-  } finally {
-    await authenticator.close();
-  }
+  const { entry, touched } = await touchAndSign(profile, { event: 'login', profile: profile.name }, { purpose: 'Touch your security key to log in.', openDataKey: true }, deps);
+  if (touched.dataKey) return { dataKey: touched.dataKey, loginEntryId: entry.id };
+  const dataKey = newDataKey();
+  const store = await deps.keychain();
+  const sealed = await readSealedDataKeys(store, profile.name);
+  await writeSealedDataKeys(store, profile.name, { ...sealed, [touched.entry.credential_id]: sealDataKeyFor(touched.entry, touched.hmacOutput as Uint8Array, dataKey) });
+  return { dataKey, loginEntryId: entry.id };
 }
 
 function sessionFrom(profile: Profile, auth: VaultAuth, identity: Session['oidc'], nowMs: number): Session {
@@ -175,6 +156,8 @@ export async function login(profile: Profile, options: LoginOptions, deps: Login
   }
   return withLock(deps.paths.state, `login-${profile.name}`, lock, async () => {
     const store = await deps.keychain();
+    // The secrets file takes nothing until a key is enrolled: say so before the browser, not after it.
+    if (isFileKeychain(store) && (await store.credentialIds()).length === 0) throw fileNeedsEnrolment();
     // A sealed secrets file is opened by the login's own touch, so that touch comes before the first read;
     // otherwise the session is checked first, so a login that finds a fresh session needs no touch at all.
     const earlyGate = isFileKeychain(store) && store.isLocked() ? await touchGate(profile, deps) : undefined;

@@ -1,5 +1,6 @@
 import type { Deps } from '../deps.ts';
 import { TngError, describe } from '../errors.ts';
+import { isFileKeychain } from '../keychain/file.ts';
 import { itemKey, tokenHelperKey, type ItemKind } from '../keychain/store.ts';
 import { VaultClient } from '../vault/client.ts';
 import { loadSession } from './session.ts';
@@ -28,7 +29,13 @@ export interface LogoutTarget {
 export async function logout(target: LogoutTarget, deps: Pick<Deps, 'io' | 'keychain' | 'fetch'>): Promise<LogoutResult> {
   const { profile, cacertPath } = target;
   const store = await deps.keychain();
-  const session = await loadSession(store, profile);
+  // A sealed secrets file opens only with a touch, and logout asks for none: its items are removed unread.
+  const sealed = isFileKeychain(store) && store.isLocked();
+  const session = sealed ? undefined : await loadSession(store, profile);
+  if (sealed && (await store.has(itemKey(profile, 'session')))) {
+    deps.io.warn(`The Vault token of profile "${profile}" is not revoked: it is sealed in tng's secrets file, which opens only with a touch.`);
+    deps.io.warn('The local secrets are removed anyway; the token ends at its TTL.');
+  }
   const vaultAddr = session?.vault.addr ?? target.vaultAddr;
   const vaultNamespace = session?.vault.namespace ?? target.vaultNamespace;
   let revoked = false;

@@ -1,4 +1,4 @@
-import { auditSummary, type AuditSummary } from '../audit/summary.ts';
+import { auditFacts, type AuditSummary } from '../audit/summary.ts';
 import { accountOf } from '../aws/credentials.ts';
 import { isoFromEpochSeconds } from '../clock.ts';
 import type { Profile } from '../config/profile.ts';
@@ -35,10 +35,13 @@ export async function whoami(profile: Profile, deps: Pick<Deps, 'clock' | 'keych
   const lookup = await vault.lookupSelf(session.vault.token);
   const nowSeconds = Math.floor(deps.clock.now() / 1000);
   const expiresAt = lookup.expire_time ? new Date(lookup.expire_time).toISOString() : isoFromEpochSeconds(nowSeconds + lookup.ttl);
-  const enrolled = profile.fido2[0];
+  const audit = await auditFacts(deps.paths.state, profile.name);
+  // The key that touched last (a backup key when that was the one used), else the first enrolled.
+  const touchedKey = profile.fido2.find((e) => e.credential_id === audit.lastTouch?.credential_id);
+  const enrolled = touchedKey ?? profile.fido2[0];
   return {
     profile: profile.name,
-    hardware: enrolled ? { credential_id: enrolled.credential_id, aaguid: enrolled.aaguid, last_touch: null } : null,
+    hardware: enrolled ? { credential_id: enrolled.credential_id, aaguid: enrolled.aaguid, last_touch: touchedKey ? (audit.lastTouch?.ts ?? null) : null } : null,
     oidc: {
       issuer: session.oidc.issuer,
       subject: session.oidc.subject,
@@ -56,7 +59,7 @@ export async function whoami(profile: Profile, deps: Pick<Deps, 'clock' | 'keych
       renewable: lookup.renewable,
     },
     aws: profile.awsRole ? await awsPart(profile, profile.awsRole, verify, deps) : null,
-    audit: await auditSummary(deps.paths.state),
+    audit: audit.summary,
   };
 }
 

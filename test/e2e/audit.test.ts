@@ -170,14 +170,20 @@ describe('tng audit against a real login and exec', () => {
     assert.match(changed.stderr, new RegExp(`failed at entry 3 \\(${records[3]?.entry.id}\\)`));
   });
 
-  it('concurrent execs leave a well-chained trail', async () => {
+  it('50 concurrent execs leave 50 well-chained entries, each named by its child\'s TNG_AUDIT_ID', async () => {
     const dir = await copyState();
-    const runs = await Promise.all(Array.from({ length: 12 }, () => world.run(['exec', '--profile', world.profile, '--no-aws', '--', 'true'], { env: { TNG_STATE_DIR: dir }, timeoutMs: 90_000 })));
-    assert.deepEqual(runs.map((r) => r.code), Array(12).fill(0), runs.map((r) => r.stderr).join('\n'));
+    const before = (await trail(dir)).length;
+    const runs = await Promise.all(
+      Array.from({ length: 50 }, () => world.run(['exec', '--profile', world.profile, '--no-aws', '--', 'printenv', 'TNG_AUDIT_ID'], { env: { TNG_STATE_DIR: dir }, timeoutMs: 120_000 })),
+    );
+    assert.deepEqual(runs.map((r) => r.code), Array(50).fill(0), runs.map((r) => r.stderr).join('\n'));
     const entries = await trail(dir);
-    assert.equal(entries.length, 15);
-    assert.deepEqual(entries.map((e) => e.seq), Array.from({ length: 15 }, (_, i) => i + 1));
+    assert.equal(entries.length, before + 50);
+    assert.deepEqual(entries.map((e) => e.seq), Array.from({ length: before + 50 }, (_, i) => i + 1));
     for (let i = 1; i < entries.length; i++) assert.equal(entries[i]?.prev, entries[i - 1]?.hash);
+    const ids = new Set(entries.slice(before).map((e) => e.id));
+    assert.equal(ids.size, 50);
+    for (const run of runs) assert.ok(ids.has(run.stdout.trim()), `TNG_AUDIT_ID ${run.stdout.trim()} names an entry`);
     const verified = await world.run(['audit', '--verify'], { env: { TNG_STATE_DIR: dir } });
     assert.equal(verified.code, 0, verified.stderr);
   });

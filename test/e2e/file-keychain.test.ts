@@ -66,6 +66,7 @@ describe('TNG_KEYCHAIN=file', () => {
       const attempt = await login(world);
       assert.equal(attempt.code, 2, attempt.stdout);
       assert.ok(attempt.stdout.includes(NEEDS_ENROLMENT), attempt.stdout);
+      assert.equal(await readFile(world.browserLog, 'utf8').catch(() => ''), '', 'refused before any browser was opened');
 
       await assert.rejects(stat(keychainFile(world)), { code: 'ENOENT' });
       for (const kind of ['client-secret', 'refresh-token', 'session']) {
@@ -109,6 +110,15 @@ describe('TNG_KEYCHAIN=file', () => {
       assert.equal(report?.oidc.email, 'alice@example.com');
       assert.equal(report?.hardware?.credential_id, (await enrolledIds(world))[0]);
       assert.equal(touches() - beforeWhoami, 1, 'a new process reads the session only after a touch');
+
+      const beforeDoctor = touches();
+      const doctor = await world.run(['doctor', '--json', '--profile', world.profile]);
+      const checks = (JSON.parse(doctor.stdout) as { checks: Array<{ name: string; status: string; detail: string }> }).checks;
+      const check = (name: string) => checks.find((c) => c.name === name);
+      assert.equal(check('keychain')?.status, 'ok', doctor.stdout);
+      assert.match(check('keychain')?.detail ?? '', /TNG_KEYCHAIN=file: .*keychain\.json opens with 1 enrolled key/);
+      assert.equal(check('session')?.status, 'ok', doctor.stdout);
+      assert.equal(touches(), beforeDoctor, 'doctor never asks for a touch');
       assert.match(result.stderr, /Touch your security key to open tng's secrets/);
 
       const exec = await world.run(['exec', '--profile', world.profile, '--', 'printenv', 'VAULT_TOKEN']);
@@ -116,7 +126,8 @@ describe('TNG_KEYCHAIN=file', () => {
       const token = exec.stdout.trim();
       assert.match(token, /^hvs\./);
       const text = await readFile(keychainFile(world), 'utf8');
-      for (const plain of [token, 'profile:', world.profile, 'alice@example.com']) {
+      // Item names (profile names) are public values; what they hold is not.
+      for (const plain of [token, 'alice@example.com']) {
         assert.ok(!text.includes(plain), `${plain} must not appear in the file`);
       }
 
@@ -133,7 +144,7 @@ describe('TNG_KEYCHAIN=file', () => {
     try {
       const bytes = await readFile(keychainFile(world));
       primary.setTouch({ kind: 'deny', delayMs: 20 });
-      for (const args of [['whoami', '--json'], ['login'], ['logout']]) {
+      for (const args of [['whoami', '--json'], ['login'], ['exec', '--', 'true']]) {
         const denied = await world.run([...args, '--profile', world.profile]);
         assert.equal(denied.code, 5, `${args.join(' ')}: ${denied.stderr}`);
         assert.match(denied.stderr, /hint: /);
@@ -150,9 +161,11 @@ describe('TNG_KEYCHAIN=file', () => {
   it('a tampered file is exit 7', async () => {
     const world = await loggedInWorld();
     try {
-      const data = JSON.parse(await readFile(keychainFile(world), 'utf8')) as { items: string };
-      const i = Math.floor(data.items.length / 2);
-      data.items = `${data.items.slice(0, i)}${data.items[i] === 'A' ? 'B' : 'A'}${data.items.slice(i + 1)}`;
+      const data = JSON.parse(await readFile(keychainFile(world), 'utf8')) as { items: Record<string, string> };
+      const name = `profile:${world.profile}:session`;
+      const sealed = data.items[name] as string;
+      const i = Math.floor(sealed.length / 2);
+      data.items[name] = `${sealed.slice(0, i)}${sealed[i] === 'A' ? 'B' : 'A'}${sealed.slice(i + 1)}`;
       await writeFile(keychainFile(world), JSON.stringify(data));
       const altered = await world.run(['whoami', '--json', '--profile', world.profile]);
       assert.equal(altered.code, 7, altered.stderr);
@@ -163,6 +176,47 @@ describe('TNG_KEYCHAIN=file', () => {
       const truncated = await world.run(['whoami', '--json', '--profile', world.profile]);
       assert.equal(truncated.code, 7, truncated.stderr);
       assert.match(truncated.stderr, /not JSON/);
+    } finally {
+      await world.dispose();
+    }
+  });
+
+  it('logout needs no touch: with no key plugged in it removes the sealed items and says the token was not revoked', async () => {
+    const world = await loggedInWorld();
+    try {
+      world.env.TNG_FIDO2_DEVICE = `unix:${join(world.home, 'no-such-key.sock')}`;
+      const before = touches();
+      const out = await world.run(['logout', '--profile', world.profile]);
+      assert.equal(out.code, 0, out.stderr);
+      assert.match(out.stderr, /not revoked: it is sealed in tng's secrets file/);
+      assert.equal(touches(), before);
+      const data = JSON.parse(await readFile(keychainFile(world), 'utf8')) as { items: Record<string, string> };
+      for (const kind of ['session', 'refresh-token', 'aws']) assert.equal(data.items[`profile:${world.profile}:${kind}`], undefined, kind);
+      assert.notEqual(data.items[`profile:${world.profile}:data-key`], undefined, 'the enrolment stays');
+      world.env.TNG_FIDO2_DEVICE = primary.device;
+      const after = await world.run(['exec', '--profile', world.profile, '--', 'true']);
+      assert.equal(after.code, 3, after.stderr);
+    } finally {
+      await world.dispose();
+    }
+  });
+
+  it('touch = "exec": one touch per exec opens the file and signs the exec entry', async () => {
+    const world = await loggedInWorld();
+    try {
+      const set = await world.run(['init', '--profile', world.profile, '--touch', 'exec']);
+      assert.equal(set.code, 0, set.stderr);
+      const before = touches();
+      const exec = await world.run(['exec', '--profile', world.profile, '--', 'printenv', 'TNG_AUDIT_ID']);
+      assert.equal(exec.code, 0, exec.stderr);
+      assert.equal(touches() - before, 1, 'the exec touch also opened the file');
+      const id = exec.stdout.trim();
+      const lines = (await readFile(join(world.state, 'audit.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+      const entry = lines.find((e) => e.id === id);
+      assert.equal(entry?.event, 'exec');
+      assert.ok(entry?.sig, 'the exec entry carries the signature');
+      const verify = await world.run(['audit', '--verify']);
+      assert.equal(verify.code, 0, verify.stderr);
     } finally {
       await world.dispose();
     }

@@ -5,7 +5,7 @@ import { parse } from 'smol-toml';
 import { createOsKeychain } from '../../src/keychain/os.ts';
 import { startVirtualAuthenticator, type VirtualAuthenticator } from '../sandbox/authenticator/index.ts';
 import { startSandbox, type Sandbox } from '../sandbox/index.ts';
-import { createWorld, initProfile, login, whoamiJson, type World } from './harness.ts';
+import { createWorld, initProfile, login, runProcess, whoamiJson, type World } from './harness.ts';
 
 let sandbox: Sandbox;
 let primary: VirtualAuthenticator;
@@ -54,6 +54,7 @@ describe('tng enroll', () => {
       const { report } = await whoamiJson(world);
       assert.equal(report?.hardware?.credential_id, entry.credential_id);
       assert.equal(report?.hardware?.aaguid, entry.aaguid);
+      assert.equal(report?.hardware?.last_touch, null, 'enrolled, but no login has touched it yet');
     } finally {
       await world.dispose();
     }
@@ -127,6 +128,13 @@ describe('touch-gated login', () => {
       const viaBackup = await world.run(['login', '--profile', world.profile], { env: { TNG_FIDO2_DEVICE: backup.device } });
       assert.equal(viaBackup.code, 0, viaBackup.stderr);
       assert.equal((await world.browserRuns()).length, 1, 'the backup opened the sealed refresh token: no browser');
+      const { report } = await whoamiJson(world);
+      assert.equal(report?.hardware?.credential_id, entries[1]?.credential_id, 'whoami names the key that touched last');
+      const lastTouch = Date.parse(report?.hardware?.last_touch ?? '');
+      assert.ok(Date.now() - lastTouch < 60_000 && Date.now() - lastTouch >= 0, String(report?.hardware?.last_touch));
+      const lines = (await readFile(`${world.state}/audit.jsonl`, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+      const signed = lines.filter((e) => e.sig !== undefined).at(-1);
+      assert.equal(report?.hardware?.last_touch, signed?.ts, 'last_touch is the time of the latest signed entry');
     } finally {
       await world.dispose();
     }
@@ -151,7 +159,56 @@ describe('touch-gated login', () => {
   });
 });
 
+/** libfido2's own verifier over one signed trail entry: `fido2-assert -V` with the key its enroll entry holds. */
+async function fido2AssertVerify(entry: Record<string, any>, enroll: Record<string, any>, dir: string): Promise<{ code: number | null; stderr: string }> {
+  const { coseToKeyObject } = await import('../../src/fido2/ctap2/cose.ts');
+  const { encode } = await import('cbor-x');
+  const { writeFile } = await import('node:fs/promises');
+  const cose = coseToKeyObject(Buffer.from(enroll.public_key as string, 'base64url'));
+  const keyFile = `${dir}/${entry.id as string}.pem`;
+  await writeFile(keyFile, cose.key.export({ format: 'pem', type: 'spki' }) as string);
+  const input = [
+    Buffer.from(entry.hash as string, 'hex').toString('base64'), // the clientDataHash is the entry's hash
+    enroll.rp_id,
+    Buffer.from(encode(Buffer.from(entry.sig.auth_data as string, 'base64url'))).toString('base64'),
+    Buffer.from(entry.sig.signature as string, 'base64url').toString('base64'),
+  ].join('\n');
+  const result = await runProcess('/usr/bin/fido2-assert', ['-V', '-p', keyFile, cose.alg === -7 ? 'es256' : 'eddsa'], {}, { input: `${input}\n` });
+  return { code: result.code, stderr: result.stderr };
+}
+
 describe('the signed audit trail', () => {
+  it('with touch = "exec" each exec entry is signed, TNG_AUDIT_ID names it, and libfido2 verifies every signature in the trail', async () => {
+    const world = await enrolledWorld();
+    try {
+      assert.equal((await world.run(['login', '--profile', world.profile])).code, 0);
+      assert.equal((await world.run(['init', '--profile', world.profile, '--touch', 'exec'])).code, 0);
+      const exec = await world.run(['exec', '--profile', world.profile, '--', 'printenv', 'TNG_AUDIT_ID']);
+      assert.equal(exec.code, 0, exec.stderr);
+      const lines = (await readFile(`${world.state}/audit.jsonl`, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Record<string, any>);
+      const execEntry = lines.find((e) => e.id === exec.stdout.trim());
+      assert.equal(execEntry?.event, 'exec');
+      assert.ok(execEntry?.sig, 'signed by the exec touch');
+      assert.equal(execEntry?.program, 'printenv');
+      const enroll = lines.find((e) => e.event === 'enroll');
+      assert.ok(enroll);
+      const signed = lines.filter((e) => e.sig);
+      assert.deepEqual(signed.map((e) => e.event), ['login', 'exec']);
+      for (const entry of signed) {
+        const verdict = await fido2AssertVerify(entry, enroll, world.home);
+        assert.equal(verdict.code, 0, `fido2-assert -V rejected entry ${entry.seq as number}: ${verdict.stderr}`);
+        const other = signed.find((e) => e !== entry) as Record<string, any>;
+        const moved = await fido2AssertVerify({ ...entry, hash: other.hash }, enroll, world.home);
+        assert.notEqual(moved.code, 0, 'the signature covers exactly this entry\'s hash');
+      }
+      const verify = await world.run(['audit', '--verify']);
+      assert.equal(verify.code, 0, verify.stderr);
+    } finally {
+      await world.dispose();
+    }
+  });
+
+
   it('a touch-gated login writes a login entry signed by the key and a session entry naming it; --verify passes, tampering fails', async () => {
     const world = await enrolledWorld();
     try {

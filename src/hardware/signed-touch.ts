@@ -1,0 +1,45 @@
+import type { Profile } from '../config/profile.ts';
+import type { AuditEntry } from '../audit/chain.ts';
+import { appendSigned, newNonce } from '../audit/chain.ts';
+import { openAuthenticator } from './open.ts';
+import { findEnrolledEntry, requireEnrolled, touch, type TouchDeps, type TouchResult } from './touch.ts';
+import type { Deps } from '../deps.ts';
+
+/** The fields of a signed entry besides the ones this module adds (credential_id, nonce). */
+export type SignedBody = { event: 'login' | 'exec'; profile: string; [field: string]: unknown };
+
+export interface SignedTouch {
+  entry: AuditEntry;
+  touched: TouchResult;
+}
+
+/**
+ * One touch that signs an audit entry: the enrolled credential on the key is found first (silently), so the
+ * entry can name it; the entry is prepared under the audit lock and the assertion's clientDataHash is its
+ * hash. The entry is written only when the signature verifies; a failed touch (exit 5) writes nothing.
+ */
+export async function touchAndSign(
+  profile: Pick<Profile, 'name' | 'fido2'>,
+  body: SignedBody,
+  options: { purpose: string; openDataKey: boolean; id?: string },
+  deps: TouchDeps & Pick<Deps, 'paths'>,
+): Promise<SignedTouch> {
+  requireEnrolled(profile);
+  const authenticator = await openAuthenticator(deps, options.purpose, { entries: profile.fido2, want: 'present' });
+  try {
+    const enrolled = await findEnrolledEntry(authenticator, profile);
+    let touched: TouchResult | undefined;
+    const entry = await appendSigned(
+      deps.paths.state,
+      { ...body, credential_id: enrolled.credential_id, nonce: newNonce() },
+      async (clientDataHash) => {
+        touched = await touch(profile, clientDataHash, { openDataKey: options.openDataKey, purpose: options.purpose }, deps, authenticator);
+        return { auth_data: Buffer.from(touched.authData).toString('base64url'), signature: Buffer.from(touched.signature).toString('base64url') };
+      },
+      { enrollment: enrolled, signal: deps.signal, ...(options.id !== undefined ? { id: options.id } : {}) },
+    );
+    return { entry, touched: touched as TouchResult };
+  } finally {
+    await authenticator.close();
+  }
+}
