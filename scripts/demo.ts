@@ -68,6 +68,8 @@ try {
   if (!revoked) failures++;
   await step('Log out: revoke-self at Vault, secrets removed from the keychain', ['logout']);
   await step('After logout there is no session (exit 3)', ['whoami'], { expect: 3 });
+  await step('The audit trail: logins (signed by the touch), sessions and execs, hash-chained', ['audit']);
+  await step('Verify every hash, link and hardware signature in the trail', ['audit', '--verify']);
   process.stdout.write(dim(`  the security key was touched ${securityKey.stats().touches} times in this demo\n`));
 } finally {
   await securityKey.close();
