@@ -14,6 +14,15 @@ export interface InitOptions {
   makeDefault: boolean;
 }
 
+/** `tng init --list-templates` and `tng init --template NAME DIR`. */
+export interface InitTemplateOptions {
+  action: 'list' | 'write';
+  template?: string;
+  dir?: string;
+  force: boolean;
+  json: boolean;
+}
+
 type SettableKey = Exclude<keyof ProfileTable, 'fido2'>;
 const SETTABLE_KEYS = (Object.keys(PROFILE_KEYS) as (keyof ProfileTable)[]).filter((k): k is SettableKey => k !== 'fido2');
 
@@ -30,11 +39,16 @@ export function parseFlagValue(key: SettableKey, text: string): unknown {
   return text;
 }
 
-export function initCommand(deps: Deps, done: Done, run = runInit): Command {
+export function initCommand(deps: Deps, done: Done, run = runInit, runTemplate = runInitTemplate): Command {
   const command = withProfile(new Command('init'))
-    .description('write or update a profile in the config file')
+    .description('write or update a profile in the config file, or write a template (--template NAME DIR)')
+    .argument('[dir]', 'with --template: the directory to write the template into')
     .option('--client-secret-stdin', 'read a confidential client secret from stdin and keep it in the keychain', false)
     .option('--make-default', 'make this profile the default_profile', false)
+    .option('--template <name>', 'write this template (dex, vault, lambda) into DIR instead of touching the config')
+    .option('--list-templates', 'list the templates', false)
+    .option('--force', 'with --template: overwrite files that already exist in DIR', false)
+    .option('--json', 'with --template or --list-templates: print the result as JSON on stdout', false)
     .addHelpText(
       'after',
       `
@@ -42,16 +56,30 @@ Examples:
   tng init --issuer https://dex.example.com/dex --client-id tng \\
            --vault-addr https://vault.example.com --vault-role engineer --aws-role deploy
   tng init --profile staging --aws-region eu-west-1
-  printf '%s' "$SECRET" | tng init --client-secret-stdin`,
+  printf '%s' "$SECRET" | tng init --client-secret-stdin
+  tng init --list-templates
+  tng init --template lambda ./webhook`,
     );
   for (const key of SETTABLE_KEYS) {
     command.option(`--${flagOf(key)} <value>`, PROFILE_KEYS[key].description);
   }
-  return command.action(async (flags: Record<string, unknown>) => {
+  return command.action(async (dir: string | undefined, flags: Record<string, unknown>) => {
     const values: ProfileTable = {};
     for (const key of SETTABLE_KEYS) {
       const text = flags[camelOf(key)];
       if (typeof text === 'string') (values as Record<string, unknown>)[key] = parseFlagValue(key, text);
+    }
+    const template = flags.template as string | undefined;
+    const listing = Boolean(flags.listTemplates);
+    if (template !== undefined || listing) {
+      done(await runTemplate(templateOptions(template, listing, dir, flags, values), deps));
+      return;
+    }
+    if (dir !== undefined) {
+      throw usageError('init.argument', `Unexpected argument "${dir}".`, 'A directory is only given with --template NAME DIR; profile values are --kebab-case flags.');
+    }
+    if (flags.force || flags.json) {
+      throw usageError('init.template-flag', `--${flags.force ? 'force' : 'json'} only applies to --template and --list-templates.`, 'Run `tng init --help` for the flags that set profile values.');
     }
     done(
       await run(
@@ -65,6 +93,56 @@ Examples:
       ),
     );
   });
+}
+
+function templateOptions(template: string | undefined, listing: boolean, dir: string | undefined, flags: Record<string, unknown>, values: ProfileTable): InitTemplateOptions {
+  if (template !== undefined && listing) {
+    throw usageError('init.template-flag', '--template and --list-templates do not go together.', 'Run `tng init --list-templates`, then `tng init --template NAME DIR`.');
+  }
+  if (Object.keys(values).length > 0 || flags.clientSecretStdin || flags.makeDefault) {
+    throw usageError('init.template-flag', `--${listing ? 'list-templates' : 'template'} does not touch the config, so profile flags make no sense with it.`, 'Run the two as separate `tng init` commands.');
+  }
+  if (listing) {
+    if (dir !== undefined) throw usageError('init.argument', `Unexpected argument "${dir}".`, 'Run `tng init --list-templates` on its own.');
+    if (flags.force) throw usageError('init.template-flag', '--force only applies to --template.', 'Run `tng init --list-templates` without it.');
+    return { action: 'list', force: false, json: Boolean(flags.json) };
+  }
+  if (dir === undefined) {
+    throw usageError('init.template-dir', `--template ${template} needs a directory to write into.`, `Run \`tng init --template ${template} DIR\` (DIR is created when missing).`);
+  }
+  return { action: 'write', template, dir, force: Boolean(flags.force), json: Boolean(flags.json) };
+}
+
+/** Lists the templates, or writes one into a directory; never reads or writes the config. */
+export async function runInitTemplate(options: InitTemplateOptions, deps: Pick<Deps, 'io'>): Promise<number> {
+  const { findTemplate, listTemplates } = await import('../templates/catalogue.ts');
+  if (options.action === 'list') {
+    const templates = await listTemplates();
+    if (options.json) {
+      deps.io.out(`${JSON.stringify(templates.map(({ name, description, files }) => ({ name, description, files })))}\n`);
+      return 0;
+    }
+    const width = Math.max(...templates.map((t) => t.name.length));
+    for (const t of templates) deps.io.info(`${t.name.padEnd(width)}  ${t.description}`);
+    deps.io.info('');
+    deps.io.info('Write one with: tng init --template NAME DIR');
+    return 0;
+  }
+
+  const template = await findTemplate(options.template ?? '');
+  const { writeTemplate } = await import('../templates/write.ts');
+  const dir = options.dir ?? '';
+  const result = await writeTemplate(template, dir, { force: options.force });
+  if (options.json) {
+    deps.io.out(`${JSON.stringify({ template: template.name, dir: result.dir, files: result.files, replaced: result.replaced })}\n`);
+    return 0;
+  }
+  const replaced = result.replaced.length > 0 ? `, ${result.replaced.length} of them replaced` : '';
+  deps.io.info(`Wrote the ${template.name} template to ${result.dir} (${result.files.length} files${replaced}):`);
+  for (const file of result.files) deps.io.info(`  ${file}`);
+  deps.io.info('Next:');
+  template.next(dir).forEach((step, i) => deps.io.info(`  ${i + 1}. ${step}`));
+  return 0;
 }
 
 export async function runInit(options: InitOptions, deps: Pick<Deps, 'env' | 'io' | 'paths' | 'keychain'>): Promise<number> {
