@@ -9,7 +9,8 @@
  * The keys come from the trail's own enroll entries (also those before `--since`), never from a config.
  */
 import { TngError } from '../errors.ts';
-import { type AuditEntry, type KeyRecord, type VerifyReport, parseTrail, verifyTrail } from './chain.ts';
+import { type AuditEntry, type KeyRecord, parseTrail } from './chain.ts';
+import { type VerifyReport, verifyTrail } from './verify.ts';
 
 export const EXPORT_FORMAT = 'tng-audit-export';
 

@@ -1,4 +1,5 @@
-import { AUDIT_FILE, readTrail, verifyTrail } from './chain.ts';
+import { AUDIT_FILE, readTrail } from './chain.ts';
+import { verifyTrail } from './verify.ts';
 
 export { AUDIT_FILE };
 

@@ -2,13 +2,12 @@ import { createHash } from 'node:crypto';
 import type { Profile } from '../config/profile.ts';
 import type { Deps } from '../deps.ts';
 import { TngError, isTngError, noSessionError } from '../errors.ts';
-import { itemKey, type SecretStore } from '../keychain/store.ts';
+import type { SecretStore } from '../keychain/store.ts';
 import { renewIfEndingWithin } from '../session/renew.ts';
-import { loadSession, sessionIsLive, type Session } from '../session/session.ts';
+import { loadSession, sessionIsLive, updateSession, type Session } from '../session/session.ts';
 import { withLock } from '../state/lock.ts';
-import { VaultClient } from '../vault/client.ts';
+import type { VaultClient } from '../vault/client.ts';
 import { isCredentials, isFreshEnough, type AwsCredentials } from './credentials.ts';
-import { issueAwsCredentials, ttlRefused } from './vault-aws.ts';
 
 export interface AwsRequest {
   role: string;
@@ -27,16 +26,15 @@ export function cacheSlot(role: string, roleArn?: string): string {
 
 type Cache = Record<string, AwsCredentials>;
 
-/** The profile's credential cache: one keychain item, so logout removes every role's credentials. */
+/** The profile's credential cache, kept in the session item (one keychain read; logout removes it with the session). */
+function cacheOf(session: Session | undefined): Cache {
+  const cache = session?.aws;
+  if (typeof cache !== 'object' || cache === null) return {};
+  return Object.fromEntries(Object.entries(cache).filter(([, value]) => isCredentials(value))) as Cache;
+}
+
 async function readCache(store: SecretStore, profile: string): Promise<Cache> {
-  const text = await store.get(itemKey(profile, 'aws'));
-  if (text === undefined) return {};
-  try {
-    const parsed = JSON.parse(text) as Record<string, unknown>;
-    return Object.fromEntries(Object.entries(parsed).filter(([, value]) => isCredentials(value))) as Cache;
-  } catch {
-    return {};
-  }
+  return cacheOf(await loadSession(store, profile));
 }
 
 /** The cached credentials of a role, fresh or not (whoami shows them). */
@@ -65,15 +63,24 @@ export async function awsCredentials(profile: Profile, request: AwsRequest, deps
       throw noSessionError(`No live session for profile "${profile.name}" to issue AWS credentials with.`);
     }
     const credentials = await issue(profile, session, request, deps);
-    // Expired entries of other roles are dropped on the way.
-    const kept = Object.fromEntries(Object.entries(cache).filter(([, c]) => c.expiresAt > nowSeconds()));
-    await store.set(itemKey(profile.name, 'aws'), JSON.stringify({ ...kept, [slot]: credentials }));
+    // Cached only with the session they were issued under (a login meanwhile starts a clean cache);
+    // expired entries of other roles are dropped on the way.
+    await updateSession(store, deps.paths.state, profile.name, (current) => {
+      if (current === undefined || current.vault.accessor !== session.vault.accessor) return undefined;
+      const kept = Object.fromEntries(Object.entries(cacheOf(current)).filter(([, c]) => c.expiresAt > nowSeconds()));
+      return { ...current, aws: { ...kept, [slot]: credentials } };
+    });
     return credentials;
   });
 }
 
 async function issue(profile: Profile, session: Session, request: AwsRequest, deps: AwsDeps): Promise<AwsCredentials> {
-  const fetch = await deps.fetch({ cacertPath: profile.vaultCacert });
+  // Loaded only to issue: the warm path (cached credentials) never loads the Vault client.
+  const [fetch, { VaultClient }, { issueAwsCredentials, ttlRefused }] = await Promise.all([
+    deps.fetch({ cacertPath: profile.vaultCacert }),
+    import('../vault/client.ts'),
+    import('./vault-aws.ts'),
+  ]);
   const vault = new VaultClient({ addr: session.vault.addr, namespace: session.vault.namespace ?? undefined, fetch });
   const current = await renewIfEndingWithin(session, request.ttlSeconds, vault, deps);
   try {

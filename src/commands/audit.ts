@@ -1,7 +1,8 @@
 import { Command, InvalidArgumentError } from 'commander';
 import type { Deps } from '../deps.ts';
 import { usageError } from '../errors.ts';
-import type { AuditEntry, VerifyReport } from '../audit/chain.ts';
+import type { AuditEntry } from '../audit/chain.ts';
+import type { VerifyReport } from '../audit/verify.ts';
 import { withProfile, type Done } from './shared.ts';
 
 export interface AuditOptions {
@@ -107,7 +108,7 @@ function reportJson(report: VerifyReport): string {
 }
 
 export async function runAudit(options: AuditOptions, deps: Deps): Promise<number> {
-  const chain = await import('../audit/chain.ts');
+  const [chain, verifying] = await Promise.all([import('../audit/chain.ts'), import('../audit/verify.ts')]);
   const exporting = await import('../audit/export.ts');
   if (options.action === 'export' && (options.verify || options.limit !== undefined || options.file !== undefined)) {
     throw usageError('audit.export-flags', '`tng audit export` takes only --since.', 'Export first, then check the file with `tng audit --verify --file FILE`.');
@@ -136,7 +137,7 @@ export async function runAudit(options: AuditOptions, deps: Deps): Promise<numbe
   } else {
     const trail = await chain.readTrail(deps.paths.state);
     entries = trail.entries;
-    verify = (ignoreTorn) => chain.verifyTrail(ignoreTorn ? { ...trail, torn: undefined } : trail);
+    verify = (ignoreTorn) => verifying.verifyTrail(ignoreTorn ? { ...trail, torn: undefined } : trail);
     where = `The audit trail ${chain.auditPath(deps.paths.state)}`;
     torn = trail.torn;
   }
@@ -144,7 +145,7 @@ export async function runAudit(options: AuditOptions, deps: Deps): Promise<numbe
   if (options.action === 'export') {
     // An export is a claim that the trail verifies: a damaged trail is refused (copy audit.jsonl instead).
     const result = verify(true);
-    if (!result.ok) throw chain.verificationError(result.firstBad as NonNullable<VerifyReport['firstBad']>, where);
+    if (!result.ok) throw verifying.verificationError(result.firstBad as NonNullable<VerifyReport['firstBad']>, where);
     if (torn !== undefined) deps.io.warn(`The trail ends in ${torn.bytes} torn bytes (a crash mid-write); they are not entries and are not exported.`);
     deps.io.out(exporting.formatExport(exporting.buildExport(entries, options.since)));
     return 0;
@@ -153,7 +154,7 @@ export async function runAudit(options: AuditOptions, deps: Deps): Promise<numbe
   if (options.verify) {
     const result = verify(false);
     if (options.json) deps.io.out(reportJson(result));
-    if (!result.ok) throw chain.verificationError(result.firstBad as NonNullable<VerifyReport['firstBad']>, where);
+    if (!result.ok) throw verifying.verificationError(result.firstBad as NonNullable<VerifyReport['firstBad']>, where);
     deps.io.info(`Audit trail verified: ${result.entries} entries, ${result.signed} signed by a security key; every hash, link and signature holds.`);
     for (const repair of result.repairs) {
       deps.io.warn(`Entry ${repair.seq} (${repair.id}) is a repair: ${repair.torn_bytes} torn bytes (sha256 ${repair.torn_sha256}) from an interrupted write were set aside there.`);

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { basename } from 'node:path';
-import { lastSignedLogin } from '../audit/chain.ts';
-import { appendAudit, newAuditId } from '../audit/log.ts';
+import { randomUUID } from 'node:crypto';
 import { awsCredentials, type AwsRequest } from '../aws/provider.ts';
 import type { AwsCredentials } from '../aws/credentials.ts';
 import type { Profile } from '../config/profile.ts';
@@ -9,7 +8,6 @@ import type { Deps } from '../deps.ts';
 import { currentSession } from '../session/current.ts';
 import { renewIfEndingWithin } from '../session/renew.ts';
 import { loadSession } from '../session/session.ts';
-import { VaultClient } from '../vault/client.ts';
 import { runChild } from './child.ts';
 import { startCredentialsEndpoint, type CredentialsEndpoint } from './endpoint.ts';
 import { childEnvironment, type ChildEnvInput } from './env.ts';
@@ -48,7 +46,7 @@ export async function execute(profile: Profile, plan: ExecPlan, deps: Deps): Pro
   let signed = profile.touch === 'exec' && deps.env.TNG_KEYCHAIN === 'file' ? await signExec() : undefined;
   const session = await currentSession(profile, deps, true);
   if (profile.touch === 'exec') signed ??= await signExec();
-  const auditId = signed?.id ?? newAuditId();
+  const auditId = signed?.id ?? randomUUID();
   const role = plan.noAws ? undefined : (plan.role ?? profile.awsRole);
   const request: AwsRequest | undefined = role
     ? { role, roleArn: plan.roleArn ?? profile.awsRoleArn, ttlSeconds: plan.ttlSeconds ?? profile.awsTtlSeconds, auditId }
@@ -93,18 +91,18 @@ export async function execute(profile: Profile, plan: ExecPlan, deps: Deps): Pro
       terminal: deps.io.canPrompt(),
       onStart: () => {
         if (signed) return;
-        audited = lastSignedLogin(deps.paths.state, profile.name, { vaultAccessor: session.vault.accessor })
-          .then((login) =>
-            appendAudit(deps.paths.state, {
-              id: auditId,
+        // Written while the child runs, off its start-up path.
+        audited = import('../audit/chain.ts')
+          .then(({ appendEntry }) =>
+            appendEntry(deps.paths.state, {
               event: 'exec',
               profile: profile.name,
               program,
               argv_sha256: argvSha256,
               vault_accessor: session.vault.accessor,
               aws_access_key_id: credentials?.accessKeyId ?? null,
-              login: login?.id ?? null,
-            }),
+              login: session.login ?? null,
+            }, { id: auditId }),
           )
           .then(() => undefined, (error: unknown) => deps.io.warn(`Could not write the audit entry: ${String(error)}`));
       },
@@ -122,7 +120,7 @@ async function sessionEndsAt(profile: Profile, deps: Deps): Promise<number | und
   const session = await loadSession(store, profile.name);
   if (session === undefined) return undefined;
   if (!session.vault.renewable) return session.vault.expiresAt;
-  const fetch = await deps.fetch({ cacertPath: profile.vaultCacert });
+  const [fetch, { VaultClient }] = await Promise.all([deps.fetch({ cacertPath: profile.vaultCacert }), import('../vault/client.ts')]);
   const vault = new VaultClient({ addr: session.vault.addr, namespace: session.vault.namespace ?? undefined, fetch });
   return (await renewIfEndingWithin(session, 180, vault, deps).catch(() => session)).vault.expiresAt;
 }

@@ -1,17 +1,19 @@
 /**
- * The OS keychain as a {@link SecretStore}: @napi-rs/keyring, service `tng`, account = the key.
+ * The OS keychain as a {@link SecretStore}: @napi-rs/keyring in tng's own process, service `tng`,
+ * account = the key.
  *
  * - Linux: always the Secret Service over D-Bus (gnome-keyring, KWallet, KeePassXC). The library's default
  *   would silently fall back to the kernel keyutils keyring (in memory only, gone after a reboot), so every
  *   entry is pinned to `secret-service`, which makes an unavailable Secret Service an error instead.
- * - Never hangs: without a session bus it fails at once; every call has a deadline (`timeoutMs`), after which
- *   the helper process that runs the library is killed (see os-helper.ts for why a process).
- * - A locked keyring is an error (`keychain.locked`): the helper has no display, so an unlock prompt is
- *   dismissed, and a prompt that someone could answer is cut off by the deadline.
+ * - Never hangs on a dead bus: the library's calls are synchronous and cannot be cancelled, so before the
+ *   first one the session bus is probed (bus-probe.ts) under a deadline (`timeoutMs`); without a bus it fails
+ *   at once, and a bus that does not answer is `keychain.timeout`. What the probe cannot see — a Secret
+ *   Service that hangs behind a live bus — ends with the library's own D-Bus timeout.
+ * - A locked keyring is an error (`keychain.locked`); tng does not wait for unlock prompts.
  * - Values over {@link CHUNK_BYTES} bytes are split over several items (see chunks.ts).
+ * - Each item opens its own Secret Service session (several ms), so the hot paths read one item.
  */
-import { existsSync, lstatSync } from 'node:fs';
-import { join } from 'node:path';
+import { createRequire } from 'node:module';
 import { TngError, describe } from '../errors.ts';
 import {
   CHUNK_BYTES,
@@ -25,7 +27,7 @@ import {
   needsChunks,
   parseHeader,
 } from './chunks.ts';
-import { HelperStoppedError, KeyringHelper, KeyringLibraryError, resolveKeyringLibrary } from './os-helper.ts';
+import { locateSessionBus, probeBusSocket } from './bus-probe.ts';
 import { SERVICE, type SecretStore } from './store.ts';
 
 export { CHUNK_BYTES };
@@ -33,16 +35,13 @@ export { CHUNK_BYTES };
 export const DEFAULT_TIMEOUT_MS = 5000;
 
 export interface OsKeychainOptions {
-  /** Deadline for each get/set/delete, start of the helper included (default 5000). */
+  /** Deadline for the session bus to answer before the first call (default 5000). */
   timeoutMs?: number;
   /** The environment that locates the session bus (default: process.env). */
   env?: NodeJS.ProcessEnv;
 }
 
-export interface OsKeychain extends SecretStore {
-  /** Stops the helper process now (it is started again when needed). Never needed for tng to exit. */
-  close(): void;
-}
+export type OsKeychain = SecretStore;
 
 const FALLBACK_HINT = 'Start a desktop session or gnome-keyring (Secret Service), or set TNG_KEYCHAIN=file after enrolling a key.';
 
@@ -66,37 +65,8 @@ function timedOut(timeoutMs: number | undefined, cause?: unknown): TngError {
 
 /** Why the session bus certainly cannot be reached, or undefined when it may be (Linux only). */
 export function missingBusReason(env: NodeJS.ProcessEnv): string | undefined {
-  const address = env.DBUS_SESSION_BUS_ADDRESS?.trim();
-  if (address) {
-    // Fail fast only when every address is a unix socket path that does not exist; anything else
-    // (abstract sockets, tcp, …) is left to the library, under the deadline.
-    const paths = address
-      .split(';')
-      .filter((entry) => entry !== '')
-      .map((entry) => {
-        if (!entry.startsWith('unix:')) return undefined;
-        const pair = entry.slice('unix:'.length).split(',').find((part) => part.startsWith('path='));
-        if (pair === undefined) return undefined;
-        try {
-          return decodeURIComponent(pair.slice('path='.length));
-        } catch {
-          return undefined;
-        }
-      });
-    if (paths.length > 0 && paths.every((path) => path !== undefined && !existsSync(path))) {
-      return `no socket at DBUS_SESSION_BUS_ADDRESS=${address}`;
-    }
-    return undefined;
-  }
-  const runtime = env.XDG_RUNTIME_DIR;
-  if (runtime) {
-    try {
-      if (lstatSync(join(runtime, 'bus')).isSocket()) return undefined;
-    } catch {
-      // no socket there
-    }
-  }
-  return runtime ? `DBUS_SESSION_BUS_ADDRESS is not set and ${join(runtime, 'bus')} is not a socket` : 'neither DBUS_SESSION_BUS_ADDRESS nor XDG_RUNTIME_DIR is set';
+  const location = locateSessionBus(env);
+  return 'missing' in location ? location.missing : undefined;
 }
 
 /** Removes any secret text from a library message and keeps it to one line. */
@@ -106,40 +76,70 @@ function scrub(message: string, secrets: readonly string[]): string {
   return text.replace(/\s+/g, ' ').trim();
 }
 
-/** Translates a helper failure into a TngError of kind `keychain`. */
+/** Translates a failure of the keyring library into a TngError of kind `keychain`. */
 function translate(error: unknown, secrets: readonly string[] = []): TngError {
   if (error instanceof TngError) return error;
   const text = scrub(describe(error), secrets);
   const cause = new Error(text);
-  if (error instanceof KeyringLibraryError) {
-    if (/prompt (was )?dismissed|object locked|is locked/i.test(text)) {
-      return keychainError(
-        'keychain.locked',
-        'The OS keychain is locked.',
-        'Unlock the login keyring (log in to the desktop, or `gnome-keyring-daemon --unlock`) and retry; tng does not wait for unlock prompts.',
-        cause,
-      );
-    }
-    if (/did not receive a reply|NoReply|timed? ?out/i.test(text)) return timedOut(undefined, cause);
-    if (/no result found/i.test(text)) {
-      return keychainError(
-        'keychain.unavailable',
-        'The OS keychain has no default keyring to keep secrets in.',
-        'Create a default ("login") keyring, e.g. with Seahorse, or set TNG_KEYCHAIN=file after enrolling a key.',
-        cause,
-      );
-    }
-    if (/failed to connect to socket|autolaunch|DBUS_SESSION_BUS_ADDRESS|no dbus session/i.test(text)) {
-      return unavailable('no D-Bus session bus', cause);
-    }
-    if (/secret service provider|ServiceUnknown|NameHasNoOwner|not provided by any|disconnected|connection closed/i.test(text)) {
-      return unavailable('no Secret Service on the D-Bus session bus', cause);
-    }
-    if (/cannot load @napi-rs\/keyring/.test(text)) return unavailable('its library @napi-rs/keyring cannot be loaded', cause);
-    return keychainError('keychain.failed', `The OS keychain failed: ${text}`, FALLBACK_HINT, cause);
+  if (/prompt (was )?dismissed|object locked|is locked/i.test(text)) {
+    return keychainError(
+      'keychain.locked',
+      'The OS keychain is locked.',
+      'Unlock the login keyring (log in to the desktop, or `gnome-keyring-daemon --unlock`) and retry; tng does not wait for unlock prompts.',
+      cause,
+    );
   }
-  if (error instanceof HelperStoppedError) return unavailable(text, cause);
+  if (/did not receive a reply|NoReply|timed? ?out/i.test(text)) return timedOut(undefined, cause);
+  if (/no result found/i.test(text)) {
+    return keychainError(
+      'keychain.unavailable',
+      'The OS keychain has no default keyring to keep secrets in.',
+      'Create a default ("login") keyring, e.g. with Seahorse, or set TNG_KEYCHAIN=file after enrolling a key.',
+      cause,
+    );
+  }
+  if (/failed to connect to socket|autolaunch|DBUS_SESSION_BUS_ADDRESS|no dbus session/i.test(text)) {
+    return unavailable('no D-Bus session bus', cause);
+  }
+  if (/secret service provider|ServiceUnknown|NameHasNoOwner|not provided by any|disconnected|connection closed/i.test(text)) {
+    return unavailable('no Secret Service on the D-Bus session bus', cause);
+  }
   return keychainError('keychain.failed', `The OS keychain failed: ${text}`, FALLBACK_HINT, cause);
+}
+
+/** The library's synchronous entry, as far as tng uses it. */
+interface NativeEntry {
+  getPassword(): string | null;
+  setPassword(password: string): void;
+  deleteCredential(): boolean;
+}
+
+interface KeyringLibrary {
+  Entry: new (service: string, account: string, options: { linux: { store: 'secret-service' } }) => NativeEntry;
+}
+
+let library: KeyringLibrary | undefined;
+
+function tryRequire(require: NodeJS.Require, name: string): KeyringLibrary | undefined {
+  try {
+    return require(name) as KeyringLibrary;
+  } catch {
+    return undefined;
+  }
+}
+
+function loadLibrary(): KeyringLibrary {
+  if (library !== undefined) return library;
+  // Resolved from tng's own location: works bundled (an external dependency) and from source.
+  const require = createRequire(import.meta.url);
+  try {
+    // The glibc build first, directly: the package's own loader runs `ldd` to tell glibc from musl, a
+    // process spawn on every start. Anywhere that build does not load, the package's loader decides.
+    library = (process.platform === 'linux' ? tryRequire(require, `@napi-rs/keyring-linux-${process.arch}-gnu`) : undefined) ?? (require('@napi-rs/keyring') as KeyringLibrary);
+  } catch (error) {
+    throw unavailable('its library @napi-rs/keyring cannot be loaded', error);
+  }
+  return library;
 }
 
 function corrupt(key: string): TngError {
@@ -160,62 +160,55 @@ interface Items {
 export function createOsKeychain(options: OsKeychainOptions = {}): OsKeychain {
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const env = options.env ?? process.env;
-  let helper: KeyringHelper | undefined;
+  const entries = new Map<string, NativeEntry>();
+  let probed: Promise<void> | undefined;
 
-  function currentHelper(): KeyringHelper {
-    if (helper !== undefined) return helper;
-    let libraryPath: string;
-    try {
-      libraryPath = resolveKeyringLibrary();
-    } catch (error) {
-      throw unavailable('its library @napi-rs/keyring is not installed', error);
-    }
-    helper = new KeyringHelper(SERVICE, env, libraryPath);
-    return helper;
+  /** Once per store: the session bus is there and answers (Linux), within the deadline. */
+  function probe(): Promise<void> {
+    probed ??= (async () => {
+      if (process.platform !== 'linux') return;
+      const location = locateSessionBus(env);
+      if ('missing' in location) throw unavailable('no D-Bus session bus', new Error(location.missing));
+      if (location.sockets.length === 0) return;
+      const outcomes = await Promise.all(location.sockets.map((socket) => probeBusSocket(socket, timeoutMs)));
+      if (outcomes.includes('answered')) return;
+      if (outcomes.includes('silent')) throw timedOut(timeoutMs);
+      throw unavailable('no D-Bus session bus', new Error('the session bus refused the connection'));
+    })();
+    probed.catch(() => {
+      probed = undefined; // a later call probes again
+    });
+    return probed;
   }
 
-  /** Runs `body` under the deadline; on expiry the helper is killed and the call fails with keychain.timeout. */
-  async function withDeadline<T>(body: (items: Items) => Promise<T>): Promise<T> {
-    if (process.platform === 'linux') {
-      const reason = missingBusReason(env);
-      if (reason !== undefined) throw unavailable('no D-Bus session bus', new Error(reason));
+  function entry(key: string): NativeEntry {
+    let found = entries.get(key);
+    if (found === undefined) {
+      found = new (loadLibrary().Entry)(SERVICE, key, { linux: { store: 'secret-service' } });
+      entries.set(key, found);
     }
-    const active = currentHelper();
-    let expired = false;
-    const call = async (request: Parameters<KeyringHelper['request']>[0], secrets: string[]) => {
-      if (expired) throw timedOut(timeoutMs);
-      try {
-        return await active.request(request);
-      } catch (error) {
-        throw expired ? timedOut(timeoutMs) : translate(error, secrets);
-      }
-    };
-    const items: Items = {
-      get: async (key) => {
-        const value = await call({ op: 'get', key }, []);
-        return typeof value === 'string' ? value : null;
-      },
-      set: async (key, value) => {
-        await call({ op: 'set', key, value }, [value]);
-      },
-      delete: async (key) => (await call({ op: 'delete', key }, [])) === true,
-    };
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<never>((_resolve, reject) => {
-      // A ref'd timer: it (not the helper) keeps the event loop alive while the call is pending.
-      timer = setTimeout(() => {
-        expired = true;
-        const error = timedOut(timeoutMs);
-        if (helper === active) helper = undefined;
-        active.kill(error);
-        reject(error);
-      }, timeoutMs);
-    });
+    return found;
+  }
+
+  /** One library call; a failure drops the cached entry (its D-Bus session may be what failed). */
+  function call<T>(key: string, secrets: string[], body: (native: NativeEntry) => T): T {
     try {
-      return await Promise.race([body(items), deadline]);
-    } finally {
-      clearTimeout(timer);
+      return body(entry(key));
+    } catch (error) {
+      entries.delete(key);
+      throw translate(error, secrets);
     }
+  }
+
+  const items: Items = {
+    get: async (key) => call(key, [], (native) => native.getPassword()),
+    set: async (key, value) => call(key, [value], (native) => native.setPassword(value)),
+    delete: async (key) => call(key, [], (native) => native.deleteCredential()),
+  };
+
+  async function withBus<T>(body: (items: Items) => Promise<T>): Promise<T> {
+    await probe();
+    return body(items);
   }
 
   /** Deletes chunk items from `from` through `knownCount`, then any further ones left by an earlier write. */
@@ -260,12 +253,12 @@ export function createOsKeychain(options: OsKeychainOptions = {}): OsKeychain {
   return {
     async get(key) {
       checkKey(key);
-      return withDeadline((items) => read(items, key));
+      return withBus((items) => read(items, key));
     },
 
     async set(key, value) {
       checkKey(key);
-      await withDeadline(async (items) => {
+      await withBus(async (items) => {
         const oldCount = oldChunkCount(await items.get(key));
         if (needsChunks(value)) {
           const { header, chunks } = encodeChunks(value);
@@ -302,17 +295,12 @@ export function createOsKeychain(options: OsKeychainOptions = {}): OsKeychain {
 
     async delete(key) {
       checkKey(key);
-      return withDeadline(async (items) => {
+      return withBus(async (items) => {
         const count = oldChunkCount(await items.get(key));
         const removedBase = await items.delete(key);
         const removedChunks = await removeChunks(items, key, 1, count);
         return removedBase || removedChunks;
       });
-    },
-
-    close() {
-      helper?.kill(new HelperStoppedError('the keychain was closed'));
-      helper = undefined;
     },
   };
 }

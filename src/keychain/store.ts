@@ -15,10 +15,10 @@ export interface SecretStore {
 export const SERVICE = 'tng';
 
 /**
- * Kinds of item tng keeps per profile; `aws` caches the AWS credentials of every role used; `data-key` holds
- * the data key sealed once per enrolled credential.
+ * Kinds of item tng keeps per profile; `session` also caches the AWS credentials issued under it; `data-key`
+ * holds the data key sealed once per enrolled credential.
  */
-export type ItemKind = 'session' | 'refresh-token' | 'client-secret' | 'aws' | 'data-key';
+export type ItemKind = 'session' | 'refresh-token' | 'client-secret' | 'data-key';
 
 /** The structured item name for one profile's item of one kind, e.g. `profile:work:session`. */
 export function itemKey(profile: string, kind: ItemKind): string {

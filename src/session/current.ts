@@ -1,7 +1,6 @@
 import type { Profile } from '../config/profile.ts';
 import type { Deps } from '../deps.ts';
 import { isTngError, noSessionError } from '../errors.ts';
-import { VaultClient } from '../vault/client.ts';
 import { LOGIN_TIMEOUT_MS } from './login-timeout.ts';
 import { renewIfEndingWithin } from './renew.ts';
 import { loadSession, sessionIsLive, type Session } from './session.ts';
@@ -23,7 +22,7 @@ export async function currentSession(
   if (session !== undefined && sessionIsLive(session, deps.clock.now(), MIN_LEFT_SECONDS)) return session;
   if (session !== undefined && session.vault.renewable && sessionIsLive(session, deps.clock.now(), 5)) {
     try {
-      const fetch = await deps.fetch({ cacertPath: profile.vaultCacert });
+      const [fetch, { VaultClient }] = await Promise.all([deps.fetch({ cacertPath: profile.vaultCacert }), import('../vault/client.ts')]);
       const vault = new VaultClient({ addr: session.vault.addr, namespace: session.vault.namespace ?? undefined, fetch });
       const renewed = await renewIfEndingWithin(session, MIN_LEFT_SECONDS, vault, deps);
       if (sessionIsLive(renewed, deps.clock.now(), MIN_LEFT_SECONDS)) return renewed;

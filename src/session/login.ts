@@ -9,7 +9,7 @@ import { VaultClient, type VaultAuth } from '../vault/client.ts';
 import { appendAudit, newNonce } from '../audit/log.ts';
 import { withLock } from '../state/lock.ts';
 import { vaultOidcLogin } from './vault-oidc.ts';
-import { identityFromClaims, loadSession, saveSession, sessionIsLive, type Session } from './session.ts';
+import { identityFromClaims, loadSession, sessionIsLive, updateSession, type Session } from './session.ts';
 
 export interface LoginOptions {
   deviceCode: boolean;
@@ -168,17 +168,19 @@ export async function login(profile: Profile, options: LoginOptions, deps: Login
     const gate = earlyGate ?? (await touchGate(profile, deps));
     const fetch = await deps.fetch({ cacertPath: profile.vaultCacert });
     const vault = new VaultClient({ addr: profile.vaultAddr, namespace: profile.vaultNamespace, fetch });
-    const session =
+    const made =
       profile.vaultAuth === 'oidc'
         ? await vaultOidcSession(profile, options, deps, vault)
         : await jwtSession(profile, options, deps, vault, gate);
-    await saveSession(store, session);
-    if (previous !== undefined && previous.vault.token !== session.vault.token) {
-      await revokePrevious(previous, deps, fetch);
-    }
     const opened = gate.loginEntryId
       ? { id: gate.loginEntryId }
       : await appendAudit(deps.paths.state, { event: 'login', profile: profile.name, credential_id: null, nonce: newNonce() });
+    // The session knows its signed login entry, so an exec names it without reading the trail.
+    const session: Session = gate.loginEntryId ? { ...made, login: gate.loginEntryId } : made;
+    await updateSession(store, deps.paths.state, profile.name, () => session, deps.signal);
+    if (previous !== undefined && previous.vault.token !== session.vault.token) {
+      await revokePrevious(previous, deps, fetch);
+    }
     await appendAudit(deps.paths.state, {
       event: 'session',
       profile: profile.name,

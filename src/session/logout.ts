@@ -5,8 +5,8 @@ import { itemKey, tokenHelperKey, type ItemKind } from '../keychain/store.ts';
 import { VaultClient } from '../vault/client.ts';
 import { loadSession } from './session.ts';
 
-/** The items that make up a session; the client secret is configuration and stays. */
-const SESSION_ITEMS: ItemKind[] = ['session', 'refresh-token', 'aws'];
+/** The items that make up a session (AWS credentials live in the session item); the client secret is configuration and stays. */
+const SESSION_ITEMS: ItemKind[] = ['session', 'refresh-token'];
 
 export interface LogoutResult {
   profile: string;

@@ -1,5 +1,7 @@
 import { itemKey, type SecretStore } from '../keychain/store.ts';
+import type { AwsCredentials } from '../aws/credentials.ts';
 import type { IdentityClaims } from '../oidc/client.ts';
+import { withLock } from '../state/lock.ts';
 
 /** A logged-in session: the Vault token and what tng knows of the identity behind it. */
 export interface Session {
@@ -28,6 +30,13 @@ export interface Session {
     groups: string[] | null;
     expiresAt: number | null;
   };
+  /**
+   * AWS credentials issued under this Vault token, per role slot. They live in the session's own item so
+   * the hot paths (exec, credential-process) read one keychain item; a new login starts without them.
+   */
+  aws?: Record<string, AwsCredentials>;
+  /** The id of the audit trail's signed `login` entry that made this session (none without a touch). */
+  login?: string;
 }
 
 function isSession(value: unknown): value is Session {
@@ -56,6 +65,24 @@ export async function loadSession(store: SecretStore, profile: string): Promise<
 
 export async function saveSession(store: SecretStore, session: Session): Promise<void> {
   await store.set(itemKey(session.profile, 'session'), JSON.stringify(session));
+}
+
+/**
+ * Read-modify-write of a profile's session item under the state-dir lock `session-<profile>`, which every
+ * writer that may race another (login, the AWS credential cache) takes, so none overwrites a newer session.
+ * `change` gets the stored session and returns what to store (undefined: leave it).
+ */
+export async function updateSession(
+  store: SecretStore,
+  stateDir: string,
+  profile: string,
+  change: (current: Session | undefined) => Session | undefined,
+  signal?: AbortSignal,
+): Promise<void> {
+  await withLock(stateDir, `session-${profile}`, { timeoutMs: 30_000, ...(signal ? { signal } : {}) }, async () => {
+    const next = change(await loadSession(store, profile));
+    if (next !== undefined) await saveSession(store, next);
+  });
 }
 
 /** True while the Vault token has more than `marginSeconds` left. */

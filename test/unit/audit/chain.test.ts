@@ -8,10 +8,10 @@ import {
   newNonce,
   readTrail,
   signedAnchor,
-  verifyTrail,
   type AuditEntry,
 } from '../../../src/audit/chain.ts';
 import { appendAudit } from '../../../src/audit/log.ts';
+import { verifyTrail } from '../../../src/audit/verify.ts';
 import { auditSummary } from '../../../src/audit/summary.ts';
 import { isTngError } from '../../../src/errors.ts';
 import { enrollBody, readLines, tempStateDir, testKey, type TestKey } from './helpers.ts';

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { describe, it } from 'node:test';
-import { appendEntry, newNonce, readTrail, verifyTrail, type Trail } from '../../../src/audit/chain.ts';
+import { appendEntry, newNonce, readTrail, type Trail } from '../../../src/audit/chain.ts';
+import { verifyTrail } from '../../../src/audit/verify.ts';
 import { tempStateDir } from './helpers.ts';
 
 const CHILD = fileURLToPath(new URL('./append-child.ts', import.meta.url));

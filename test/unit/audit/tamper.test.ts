@@ -7,7 +7,8 @@
 import assert from 'node:assert/strict';
 import { appendFile, readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
-import { appendEntry, appendSigned, entryHash, newNonce, parseTrail, verifyTrail, type AuditEntry, type VerifyReport } from '../../../src/audit/chain.ts';
+import { appendEntry, appendSigned, entryHash, newNonce, parseTrail, type AuditEntry } from '../../../src/audit/chain.ts';
+import { verifyTrail, type VerifyReport } from '../../../src/audit/verify.ts';
 import { enrollBody, rechain, tempStateDir, testKey, type TestKey } from './helpers.ts';
 
 const ARGV = 'cd'.repeat(32);

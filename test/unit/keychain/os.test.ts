@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { randomUUID } from 'node:crypto';
@@ -76,7 +76,6 @@ function defineSandboxTests(): void {
   const raw = (account: string) => new AsyncEntry(SERVICE, account, { linux: { store: 'secret-service' } });
   const scratch = mkdtempSync(join(tmpdir(), 'tng-os-test-'));
   after(() => {
-    keychain.close();
     rmSync(scratch, { recursive: true, force: true });
   });
 
@@ -125,7 +124,7 @@ function defineSandboxTests(): void {
     await keychain.set('profile:work:session', 's3cr3t-token-2');
     assert.equal(await keychain.get('profile:work:session'), 's3cr3t-token-2');
     const roundTrip = performance.now() - started;
-    t.diagnostic(`first set (helper start) ${firstSet.toFixed(0)} ms, get ${get.toFixed(1)} ms, set+get ${roundTrip.toFixed(1)} ms`);
+    t.diagnostic(`first set (library load and bus probe included) ${firstSet.toFixed(0)} ms, get ${get.toFixed(1)} ms, set+get ${roundTrip.toFixed(1)} ms`);
     // Stored under service "tng" with the key as the account, in the Secret Service itself.
     assert.equal(await raw('profile:work:session').getPassword(), 's3cr3t-token-2');
   });
@@ -323,19 +322,7 @@ function defineSandboxTests(): void {
   // Simulates tng being interrupted while a keychain call is still pending (main's Ctrl-C path exits).
   const EXIT_EARLY = `setTimeout(() => process.exit(130), Number(process.env.TNG_TEST_EXIT_AFTER_MS));\n`;
 
-  /** Pids of live processes whose environment carries `marker` (the helper inherits it from its parent). */
-  function processesWithMarker(marker: string): number[] {
-    const found: number[] = [];
-    for (const name of readdirSync('/proc')) {
-      if (!/^[0-9]+$/.test(name) || Number(name) === process.pid) continue;
-      try {
-        if (readFileSync(`/proc/${name}/environ`, 'latin1').split('\0').includes(`TNG_TEST_MARKER=${marker}`)) found.push(Number(name));
-      } catch {
-        // gone, or a zombie
-      }
-    }
-    return found;
-  }
+
 
   async function runChild(
     steps: Step[],
@@ -438,38 +425,26 @@ function defineSandboxTests(): void {
     }
   }
 
-  test('a bus that never answers: keychain.timeout after timeoutMs, the helper is killed and the process exits', async (t) => {
+  test('a bus that never answers: keychain.timeout after timeoutMs, before any native call, and the process exits', async (t) => {
     await withSilentBus(async (address, connections) => {
-      const marker = randomUUID();
-      const child = await runChild(
-        [{ op: 'get', key: 'profile:x:session' }],
-        withoutBus({ DBUS_SESSION_BUS_ADDRESS: address, TNG_TEST_MARKER: marker }),
-        { timeoutMs: 1000 },
-      );
+      const child = await runChild([{ op: 'get', key: 'profile:x:session' }], withoutBus({ DBUS_SESSION_BUS_ADDRESS: address }), { timeoutMs: 1000 });
       assert.equal(child.status, 7, child.run.stderr);
       const [step] = child.results;
       assert.equal(step?.code, 'keychain.timeout');
       assert.equal(step.message, 'The OS keychain did not answer within 1 s.');
       assert.ok(step.ms >= 950 && step.ms < 3000, `took ${step.ms} ms`);
       assert.ok(child.exitDelayMs < 2000, `exited ${child.exitDelayMs} ms after reporting`);
-      assert.ok(connections.size >= 1, 'the helper really was stuck on the silent bus');
-      assert.deepEqual(processesWithMarker(marker), [], 'no helper process is left behind');
+      assert.ok(connections.size >= 1, 'the probe really did reach the silent bus');
       t.diagnostic(`timed out after ${step.ms.toFixed(0)} ms; process exited ${child.exitDelayMs.toFixed(0)} ms after reporting`);
     });
   });
 
-  test('a helper stuck in a call does not outlive tng when tng exits first', async () => {
+  test('a probe still waiting on a silent bus does not keep tng alive when tng exits first', async () => {
     await withSilentBus(async (address, connections) => {
-      const marker = randomUUID();
-      const child = await runChild(
-        [{ op: 'get', key: 'profile:x:session' }],
-        withoutBus({ DBUS_SESSION_BUS_ADDRESS: address, TNG_TEST_MARKER: marker }),
-        { timeoutMs: 60_000, exitAfterMs: 1500 },
-      );
+      const child = await runChild([{ op: 'get', key: 'profile:x:session' }], withoutBus({ DBUS_SESSION_BUS_ADDRESS: address }), { timeoutMs: 60_000, exitAfterMs: 1500 });
       assert.equal(child.status, 130, child.run.stderr);
       assert.ok(child.run.wallMs < 15_000, `took ${child.run.wallMs} ms`);
-      assert.ok(connections.size >= 1, 'the helper really was stuck on the silent bus');
-      assert.deepEqual(processesWithMarker(marker), [], 'no helper process is left behind');
+      assert.ok(connections.size >= 1, 'the probe really did reach the silent bus');
     });
   });
 
@@ -491,7 +466,7 @@ function defineSandboxTests(): void {
     // Searching works on a locked keyring, so an absent item is still reported as absent.
     assert.deepEqual({ ok: get?.ok, value: get?.value }, { ok: true, value: null });
     assert.ok(child.exitDelayMs < 2000, `exited ${child.exitDelayMs} ms after reporting`);
-    t.diagnostic(`locked: failed in ${set.ms.toFixed(0)} ms (helper start included)`);
+    t.diagnostic(`locked: failed in ${set.ms.toFixed(0)} ms`);
   });
 
   test('an item whose keyring gets locked: get and delete fail with keychain.locked', async () => {
