@@ -10,6 +10,7 @@ import { logoutCommand } from './commands/logout.ts';
 import { tokenHelperCommand } from './commands/token-helper.ts';
 import { whoamiCommand } from './commands/whoami.ts';
 import { createDeps, type Deps } from './deps.ts';
+import { reportTiming } from './debug/timing.ts';
 import { ExitCode, TngError, describe } from './errors.ts';
 import { createIO, type IO } from './ui/io.ts';
 import { VERSION } from './version.ts';
@@ -58,6 +59,7 @@ function fromCommander(error: CommanderError): number {
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const io = createIO();
   const debug = env.TNG_DEBUG === '1';
+  reportTiming('start-up: Node and tng loaded', 0);
   const interrupt = new AbortController();
   const onSigint = () => {
     interrupt.abort();
@@ -98,6 +100,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
 /** The bin entry: runs main, lets stdout drain, then exits (nothing left behind can keep tng alive). */
 export async function run(): Promise<void> {
   const code = await main(process.argv.slice(2));
+  reportTiming('total', 0);
   process.exitCode = code;
   process.stdout.write('', () => process.exit(code));
 }

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { rootCertificates } from 'node:tls';
 import { Agent, Dispatcher, EnvHttpProxyAgent, fetch as undiciFetch } from 'undici';
 import { TngError, describe, usageError } from '../errors.ts';
+import { describeUrl, timed, timingEnabled } from '../debug/timing.ts';
 import { isLoopbackHost } from './url.ts';
 
 /** The fetch every network call of tng goes through (the issuer, Vault): one trust store, one timeout. */
@@ -83,7 +84,8 @@ export async function createFetch(options: HttpOptions = {}): Promise<Fetch> {
   return async (input, init = {}) => {
     const timeout = AbortSignal.timeout(timeoutMs);
     const signal = init.signal ? AbortSignal.any([init.signal, timeout]) : timeout;
-    const response = await undiciFetch(input, { ...(init as object), dispatcher, signal } as Parameters<typeof undiciFetch>[1]);
+    const send = () => undiciFetch(input, { ...(init as object), dispatcher, signal } as Parameters<typeof undiciFetch>[1]);
+    const response = timingEnabled() ? await timed(`http ${init.method ?? 'GET'} ${describeUrl(input)}`, send) : await send();
     return response as unknown as Response;
   };
 }

@@ -2,6 +2,7 @@ import { itemKey, type SecretStore } from '../keychain/store.ts';
 import type { AwsCredentials } from '../aws/credentials.ts';
 import type { IdentityClaims } from '../oidc/client.ts';
 import { withLock } from '../state/lock.ts';
+import { timed } from '../debug/timing.ts';
 
 /** A logged-in session: the Vault token and what tng knows of the identity behind it. */
 export interface Session {
@@ -53,7 +54,7 @@ function isSession(value: unknown): value is Session {
 
 /** The stored session of a profile, or undefined when there is none (or it is unreadable). */
 export async function loadSession(store: SecretStore, profile: string): Promise<Session | undefined> {
-  const text = await store.get(itemKey(profile, 'session'));
+  const text = await timed('keychain read (session)', () => store.get(itemKey(profile, 'session')));
   if (text === undefined) return undefined;
   try {
     const parsed: unknown = JSON.parse(text);
@@ -64,7 +65,7 @@ export async function loadSession(store: SecretStore, profile: string): Promise<
 }
 
 export async function saveSession(store: SecretStore, session: Session): Promise<void> {
-  await store.set(itemKey(session.profile, 'session'), JSON.stringify(session));
+  await timed('keychain write (session)', () => store.set(itemKey(session.profile, 'session'), JSON.stringify(session)));
 }
 
 /**
