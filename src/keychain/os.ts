@@ -275,7 +275,8 @@ export function createOsKeychain(options: OsKeychainOptions = {}): OsKeychain {
           await removeChunks(items, key, header.count + 1, oldCount);
         } else {
           await items.set(key, value);
-          await removeChunks(items, key, 1, oldCount);
+          // Chunks exist only beside a chunk header; probing for strays would cost a Secret Service session each.
+          if (oldCount > 0) await removeChunks(items, key, 1, oldCount);
         }
         let stored: string | undefined;
         try {
