@@ -26,6 +26,7 @@ const env: Record<string, string | undefined> = {
   BROWSER: `${process.execPath} ${BROWSER_HELPER}`,
   TNG_PROFILE: 'demo',
   AWS_ENDPOINT_URL_STS: sandbox.stsUrl,
+  AWS_ENDPOINT_URL: sandbox.awsUrl,
   AWS_EC2_METADATA_DISABLED: 'true',
   TNG_FIDO2_DEVICE: securityKey.device,
 };
@@ -66,6 +67,13 @@ try {
   const revoked = sandbox.vault.tokens().find((t) => t.accessor === report.vault.accessor)?.revoked;
   process.stdout.write(dim(`  the first Vault token is ${revoked ? 'revoked' : 'STILL LIVE'} at Vault\n`));
   if (!revoked) failures++;
+  const functionArn = `arn:aws:lambda:us-east-1:123456789012:function:${sandbox.functions.hardened}`;
+  await step(
+    'Deploy: tag the (sandbox) Lambda function with this run\'s TNG_AUDIT_ID, as Terraform would under tng exec',
+    ['exec', '--', '/bin/sh', '-c', 'exec /usr/bin/aws lambda tag-resource --endpoint-url "$1" --region us-east-1 --resource "$2" --tags "tng:audit-id=$TNG_AUDIT_ID"', 'sh', sandbox.awsUrl, functionArn],
+  );
+  await step('The far end of the chain: the function is hardened and its tag leads back to a touch-signed login', ['lambda', 'verify', sandbox.functions.hardened]);
+  await step('A function deployed without the hardening fails, naming each failing check (exit 8)', ['lambda', 'verify', sandbox.functions.weak], { expect: 8 });
   await step('Log out: revoke-self at Vault, secrets removed from the keychain', ['logout']);
   await step('After logout there is no session (exit 3)', ['whoami'], { expect: 3 });
   await step('The audit trail: logins (signed by the touch), sessions and execs, hash-chained', ['audit']);

@@ -1,10 +1,8 @@
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { HttpsProxyAgent } from 'https-proxy-agent';
-import { getProxyForUrl } from 'proxy-from-env';
 import { TngError, describe } from '../errors.ts';
-import { isLoopbackHost } from '../net/url.ts';
 import type { AwsCredentials } from './credentials.ts';
+import { configuredEndpoint } from './endpoints.ts';
+import { awsRequestHandler, sdkCredentials } from './transport.ts';
 
 export interface CallerIdentity {
   arn: string;
@@ -14,28 +12,18 @@ export interface CallerIdentity {
 
 /** The STS endpoint the AWS SDKs would use: AWS_ENDPOINT_URL_STS, else AWS_ENDPOINT_URL, else AWS's own. */
 export function stsEndpoint(env: NodeJS.ProcessEnv, region: string): string {
-  return env.AWS_ENDPOINT_URL_STS || env.AWS_ENDPOINT_URL || `https://sts.${region}.amazonaws.com`;
+  return configuredEndpoint(env, 'STS') ?? `https://sts.${region}.amazonaws.com`;
 }
 
 /** STS GetCallerIdentity with the given credentials, through HTTPS_PROXY when set (never for loopback). */
 export async function callerIdentity(credentials: AwsCredentials, options: { region: string; env: NodeJS.ProcessEnv }): Promise<CallerIdentity> {
   const endpoint = stsEndpoint(options.env, options.region);
-  const host = new URL(endpoint).hostname;
-  const proxy = isLoopbackHost(host) ? '' : getProxyForUrl(endpoint);
   const client = new STSClient({
     region: options.region,
     endpoint,
-    credentials: {
-      accessKeyId: credentials.accessKeyId,
-      secretAccessKey: credentials.secretAccessKey,
-      sessionToken: credentials.sessionToken,
-    },
+    credentials: sdkCredentials(credentials),
     maxAttempts: 2,
-    requestHandler: new NodeHttpHandler({
-      connectionTimeout: 10_000,
-      requestTimeout: 15_000,
-      ...(proxy ? { httpsAgent: new HttpsProxyAgent(proxy) } : {}),
-    }),
+    requestHandler: awsRequestHandler(endpoint),
   });
   try {
     const answer = await client.send(new GetCallerIdentityCommand({}));
@@ -43,6 +31,13 @@ export async function callerIdentity(credentials: AwsCredentials, options: { reg
   } catch (error) {
     const name = (error as { name?: string }).name ?? '';
     const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+    if (status !== undefined && status >= 200 && status < 300) {
+      // A success status whose body the SDK could not read: not a refusal, a broken answer.
+      throw new TngError('unavailable', 'aws.sts-malformed', `STS at ${endpoint} answered GetCallerIdentity with something unreadable (${name || describe(error)}).`, {
+        hint: 'Check AWS_ENDPOINT_URL_STS / AWS_ENDPOINT_URL and HTTPS_PROXY, or use `tng whoami --no-verify`.',
+        cause: error,
+      });
+    }
     if (status !== undefined && status < 500 && status !== 429) {
       throw new TngError('denied', 'aws.sts-denied', `STS refused the current AWS credentials (${name}: ${describe(error)}).`, {
         hint: 'Run `tng exec -- true` to get fresh credentials, or check the Vault AWS role.',

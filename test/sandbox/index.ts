@@ -7,8 +7,10 @@
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { startOidcSandbox, type OidcSandbox, type OidcSandboxOptions } from './oidc.ts';
+import { startAwsServicesSandbox, type AwsServicesSandbox } from './services/index.ts';
+import { seedFunctions, type SeededFunctions } from './services/seed.ts';
 import { startStsSandbox, type StsSandbox } from './sts.ts';
-import { startVaultSandbox, type AwsRole, type JwtRole, type OidcRole, type VaultSandbox, type VaultSandboxOptions } from './vault/index.ts';
+import { startVaultSandbox, type AwsRole, type JwtRole, type OidcRole, type StaticCredentials, type VaultSandbox, type VaultSandboxOptions } from './vault/index.ts';
 
 export const CLIENT_ID = 'tng';
 export const ROLE = 'engineer';
@@ -50,6 +52,13 @@ export const AWS_ROLES: Record<string, AwsRole> = {
   'short-lived': { credential_type: 'assumed_role', role_arns: [DEPLOY_ROLE_ARN], sandbox_lifetime_seconds: 4 },
 };
 
+/** The Lambda side: the function's execution role, the Vault role bound to it, its policy and secret. */
+export const LAMBDA_ROLE_ARN = `arn:aws:iam::${AWS_ACCOUNT}:role/tng-fn-role`;
+/** The identity the function's credentials have in AWS (an assumed-role session named after the function). */
+export const LAMBDA_SESSION_ARN = `arn:aws:sts::${AWS_ACCOUNT}:assumed-role/tng-fn-role/tng-fn`;
+export const LAMBDA_VAULT_ROLE = 'tng-fn';
+export const LAMBDA_SECRET = { mount: 'secret', path: 'tng-fn/config', data: { greeting: 'hello from Vault', db_password: 'sandbox-db-password' } };
+
 export interface Sandbox {
   issuer: string;
   vaultAddr: string;
@@ -57,9 +66,15 @@ export interface Sandbox {
   vaultOidcPort: number;
   /** STS that answers GetCallerIdentity for credentials the sandbox Vault issued (AWS_ENDPOINT_URL_STS). */
   stsUrl: string;
+  /** Lambda, SQS and SNS on one port (AWS_ENDPOINT_URL, or _LAMBDA / _SQS / _SNS), seeded with `functions`. */
+  awsUrl: string;
   oidc: OidcSandbox;
   vault: VaultSandbox;
   sts: StsSandbox;
+  aws: AwsServicesSandbox;
+  functions: SeededFunctions;
+  /** The Lambda function's own credentials (what its environment holds); Vault's AWS auth role LAMBDA_VAULT_ROLE is bound to its role. */
+  lambdaCredentials: StaticCredentials;
   close(): Promise<void>;
 }
 
@@ -111,16 +126,28 @@ export async function startSandbox(options: { oidc?: OidcSandboxOptions; vault?:
     aws: { mount: 'aws', account: AWS_ACCOUNT, roles: AWS_ROLES },
   });
   const sts = await startStsSandbox({ registry: vault.awsCredentials });
+  // Vault's AWS auth method replays logins to the STS sandbox, as a real Vault configured with sts_endpoint would.
+  vault.setAwsAuthConfig({ sts_endpoint: sts.url });
+  vault.setAwsAuthRole(LAMBDA_VAULT_ROLE, { auth_type: 'iam', bound_iam_principal_arn: [LAMBDA_ROLE_ARN], token_policies: ['tng-fn'], token_ttl: '1h', token_max_ttl: '4h' });
+  vault.setPolicy('tng-fn', { 'secret/data/tng-fn/*': ['read'] });
+  vault.putKv(LAMBDA_SECRET.path, LAMBDA_SECRET.data, LAMBDA_SECRET.mount);
+  const lambdaCredentials = vault.awsCredentials.addStatic({ arn: LAMBDA_SESSION_ARN });
+  const aws = await startAwsServicesSandbox({ registry: vault.awsCredentials, account: AWS_ACCOUNT });
+  const functions = seedFunctions(aws);
   return {
     issuer: oidc.issuer,
     vaultAddr: vault.addr,
     vaultOidcPort,
     stsUrl: sts.url,
+    awsUrl: aws.url,
     oidc,
     vault,
     sts,
+    aws,
+    functions,
+    lambdaCredentials,
     close: async () => {
-      await Promise.allSettled([vault.close(), oidc.close(), sts.close()]);
+      await Promise.allSettled([vault.close(), oidc.close(), sts.close(), aws.close()]);
     },
   };
 }
@@ -130,6 +157,7 @@ if (isMain) {
   const sandbox = await startSandbox();
   process.stdout.write(`issuer     ${sandbox.issuer}\nvault_addr ${sandbox.vaultAddr}\nclient_id  ${CLIENT_ID}\nvault_role ${ROLE}\n`);
   process.stdout.write(`sts_url    ${sandbox.stsUrl} (AWS_ENDPOINT_URL_STS; aws_role deploy)\n`);
+  process.stdout.write(`aws_url    ${sandbox.awsUrl} (AWS_ENDPOINT_URL for Lambda, SQS, SNS; functions ${sandbox.functions.hardened}, ${sandbox.functions.weak})\n`);
   process.stdout.write(`Vault's OIDC method: vault_auth = "oidc", redirect_port = ${sandbox.vaultOidcPort}\n`);
   process.stdout.write('Users: alice@example.com / password, bob@example.com / password. Ctrl-C to stop.\n');
   process.on('SIGINT', () => void sandbox.close().then(() => process.exit(0)));

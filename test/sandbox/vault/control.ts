@@ -17,6 +17,10 @@
 //   POST /__sandbox/aws/role {"name","role","mount"?} → {"role":name,"mount":mount}   (mount default "aws")
 //   GET  /__sandbox/aws/issued                → [{"accessKeyId","type","role","mount","expiresAt","sessionName"?,"arn","account"}, ...]
 //   POST /__sandbox/aws/expire {"access_key_id"?} → {"expired":n}   (one credential, or all; 404 when unknown)
+//   POST /__sandbox/aws-auth/config {"config","mount"?} → {"mount":mount}   (AWS auth method; mount default "aws")
+//   POST /__sandbox/aws-auth/role {"name","role","mount"?} → {"role":name,"mount":mount}
+//   POST /__sandbox/policy {"name","rules"}   → {"policy":name}   (rules: {"secret/data/app/*":["read"]})
+//   POST /__sandbox/kv {"path","data","mount"?} → {"version":n}   (KV v2; mount default "secret")
 //
 // Errors: {"error":"message"} with 400 (bad input), 404 (unknown endpoint) or 405 (wrong method).
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -24,6 +28,8 @@ import type { FaultRule, SandboxCore } from './core.ts';
 import type { JwtRole } from './backends/jwt.ts';
 import type { OidcRole } from './backends/oidc.ts';
 import type { AwsRole } from './backends/aws.ts';
+import type { AwsAuthMountConfig, AwsAuthRole } from './backends/aws-auth.ts';
+import type { PolicyRules } from './acl.ts';
 import { readBody, sendJson } from './wire.ts';
 
 type ControlHandler = (core: SandboxCore, body: Record<string, unknown>) => [number, unknown];
@@ -128,6 +134,42 @@ const ENDPOINTS: Record<string, { method: 'GET' | 'POST'; handle: ControlHandler
       if (id !== undefined && typeof id !== 'string') return [400, { error: '"access_key_id" must be a string' }];
       if (id !== undefined && !core.awsCredentials.lookup(id)) return [404, { error: `no AWS credential has access key id "${id}"` }];
       return [200, { expired: core.awsCredentials.expireCredentials(id) }];
+    },
+  },
+  'aws-auth/config': {
+    method: 'POST',
+    handle: (core, body) => {
+      if (body.mount !== undefined && typeof body.mount !== 'string') return [400, { error: '"mount" must be a string' }];
+      if (body.config === null || typeof body.config !== 'object') return [400, { error: '"config" must be an object' }];
+      const mount = body.mount ?? 'aws';
+      core.addAwsAuthMount(mount, body.config as AwsAuthMountConfig);
+      return [200, { mount }];
+    },
+  },
+  'aws-auth/role': {
+    method: 'POST',
+    handle: (core, body) => {
+      if (typeof body.name !== 'string') return [400, { error: '"name" must be a string' }];
+      if (body.mount !== undefined && typeof body.mount !== 'string') return [400, { error: '"mount" must be a string' }];
+      const mount = body.mount ?? 'aws';
+      core.setAwsAuthRole(body.name, body.role as AwsAuthRole, mount);
+      return [200, { role: body.name.toLowerCase(), mount }];
+    },
+  },
+  policy: {
+    method: 'POST',
+    handle: (core, body) => {
+      if (typeof body.name !== 'string') return [400, { error: '"name" must be a string' }];
+      core.policies.set(body.name, body.rules as PolicyRules);
+      return [200, { policy: body.name.toLowerCase() }];
+    },
+  },
+  kv: {
+    method: 'POST',
+    handle: (core, body) => {
+      if (typeof body.path !== 'string') return [400, { error: '"path" must be a string' }];
+      if (body.mount !== undefined && typeof body.mount !== 'string') return [400, { error: '"mount" must be a string' }];
+      return [200, { version: core.putKv(body.path, body.data as Record<string, unknown>, body.mount ?? 'secret') }];
     },
   },
 };

@@ -1,9 +1,13 @@
 // The sandbox's state: the mount table with its backends, the token store, the node's seal/standby
 // state, injected faults and the log of requests seen. The HTTP layer (server.ts) drives it.
+import { PolicyStore } from './acl.ts';
 import { uuid } from './ids.ts';
 import { Router } from './router.ts';
 import { AwsBackend, AwsCredentialRegistry } from './backends/aws.ts';
 import type { AwsMountConfig, AwsRole } from './backends/aws.ts';
+import { AwsAuthBackend } from './backends/aws-auth.ts';
+import type { AwsAuthMountConfig, AwsAuthRole } from './backends/aws-auth.ts';
+import { KvV2Backend } from './backends/kv.ts';
 import { JwtBackend } from './backends/jwt.ts';
 import type { JwtMountConfig, JwtRole } from './backends/jwt.ts';
 import { OidcBackend } from './backends/oidc.ts';
@@ -74,8 +78,12 @@ export class SandboxCore {
   private readonly jwtMounts = new Map<string, JwtBackend>();
   private readonly oidcMounts = new Map<string, OidcBackend>();
   private readonly awsMounts = new Map<string, AwsBackend>();
+  private readonly awsAuthMounts = new Map<string, AwsAuthBackend>();
+  private readonly kvMounts = new Map<string, KvV2Backend>();
   /** Every credential any AWS secrets engine mount has issued (the STS sandbox verifies against it). */
   readonly awsCredentials = new AwsCredentialRegistry();
+  /** ACL policies; only the KV engine enforces them. */
+  readonly policies = new PolicyStore();
   /** Config for OIDC mounts created on demand by setOidcRole(); set by the first addOidcMount(). */
   private defaultOidcConfig?: OidcMountConfig;
   private faults: ActiveFault[] = [];
@@ -166,6 +174,43 @@ export class SandboxCore {
   /** Creates or replaces a role of the AWS secrets engine; an unknown mount is created with the default config. */
   setAwsRole(name: string, role: AwsRole, mount = 'aws'): void {
     (this.awsMounts.get(normalizeApiPath(mount)) ?? this.addAwsMount(mount)).setRole(name, role);
+  }
+
+  /** Mounts the AWS auth method at auth/<name>/, or updates the config of the one mounted there. */
+  addAwsAuthMount(name: string, config: AwsAuthMountConfig = {}): AwsAuthBackend {
+    const key = normalizeApiPath(name);
+    if (key === '' || key === 'token' || this.jwtMounts.has(key) || this.oidcMounts.has(key)) throw new Error(`invalid AWS auth mount name "${name}"`);
+    const existing = this.awsAuthMounts.get(key);
+    if (existing) {
+      existing.configure(config);
+      return existing;
+    }
+    const backend = new AwsAuthBackend(key, { ...config }, this.tokens);
+    this.router.mount(`auth/${key}`, backend);
+    this.awsAuthMounts.set(key, backend);
+    return backend;
+  }
+
+  /** Creates or replaces a role of the AWS auth method; an unknown mount is created. */
+  setAwsAuthRole(name: string, role: AwsAuthRole, mount = 'aws'): void {
+    (this.awsAuthMounts.get(normalizeApiPath(mount)) ?? this.addAwsAuthMount(mount)).setRole(name, role);
+  }
+
+  /** Mounts a KV version 2 engine at <name>/ (an existing mount is returned as it is). */
+  addKvMount(name: string): KvV2Backend {
+    const key = normalizeApiPath(name);
+    if (key === '' || key === 'sys' || key.startsWith('auth/') || this.awsMounts.has(key)) throw new Error(`invalid KV mount name "${name}"`);
+    const existing = this.kvMounts.get(key);
+    if (existing) return existing;
+    const backend = new KvV2Backend(key, this.policies);
+    this.router.mount(key, backend);
+    this.kvMounts.set(key, backend);
+    return backend;
+  }
+
+  /** Writes a KV v2 secret as an operator would; an unknown mount is created. Returns the new version. */
+  putKv(path: string, data: Record<string, unknown>, mount = 'secret'): number {
+    return (this.kvMounts.get(normalizeApiPath(mount)) ?? this.addKvMount(mount)).put(path, data);
   }
 
   /** Seconds added to the time the sandbox reports (Date headers, sys/health server_time_utc). */

@@ -18,11 +18,15 @@ import type { FaultRule, RequestRecord, TokenView } from './core.ts';
 import type { JwtRole } from './backends/jwt.ts';
 import type { OidcRole } from './backends/oidc.ts';
 import type { AwsCredentialRegistry, AwsRole } from './backends/aws.ts';
+import type { AwsAuthMountConfig, AwsAuthRole } from './backends/aws-auth.ts';
+import type { PolicyRules } from './acl.ts';
 import { createHandler } from './server.ts';
 
 export type { JwtRole } from './backends/jwt.ts';
 export type { OidcRole } from './backends/oidc.ts';
-export type { AwsCredentialRecord, AwsCredentialRegistry, AwsCredentialType, AwsRole, IssuedAwsCredential } from './backends/aws.ts';
+export type { AwsCredentialRecord, AwsCredentialRegistry, AwsCredentialType, AwsRole, IssuedAwsCredential, StaticCredentials, StaticIdentity } from './backends/aws.ts';
+export type { AwsAuthMountConfig, AwsAuthRole } from './backends/aws-auth.ts';
+export type { Capability, PolicyRules } from './acl.ts';
 export type { FaultRule, RequestRecord, TokenView } from './core.ts';
 
 export interface VaultSandboxOptions {
@@ -70,6 +74,24 @@ export interface VaultSandboxOptions {
     /** The AWS side: MaxSessionDuration of the IAM roles assumed (1h–12h); default 1h. */
     maxSessionDuration?: number | string;
   };
+  /**
+   * Vault's AWS auth method (iam type) at auth/<mount>/: logins replay their signed GetCallerIdentity to
+   * `config.sts_endpoint` (e.g. the STS sandbox's URL; settable later with setAwsAuthConfig()).
+   */
+  awsAuth?: {
+    /** Default "aws" (mounted at auth/aws/). */
+    mount?: string;
+    config?: AwsAuthMountConfig;
+    roles?: Record<string, AwsAuthRole>;
+  };
+  /** A KV version 2 engine, seeded with `secrets` (path → data). */
+  kv?: {
+    /** Default "secret". */
+    mount?: string;
+    secrets?: Record<string, Record<string, unknown>>;
+  };
+  /** ACL policies by name (only the KV engine enforces them; see acl.ts). */
+  policies?: Record<string, PolicyRules>;
 }
 
 export interface VaultSandbox {
@@ -87,9 +109,18 @@ export interface VaultSandbox {
   setAwsRole(name: string, role: AwsRole, mount?: string): void;
   /**
    * Every AWS credential issued (by all AWS mounts): `issued()`, `issuanceCount(role?)`,
-   * `expireCredentials(accessKeyId?)`. Pass it to startStsSandbox({ registry }).
+   * `expireCredentials(accessKeyId?)`, plus `addStatic()` for identities Vault did not issue (a Lambda
+   * function's role). Pass it to startStsSandbox({ registry }).
    */
   awsCredentials: AwsCredentialRegistry;
+  /** Sets (merges) the config of the AWS auth method at auth/<mount>/ (default: the `awsAuth` option's mount, else "aws"), mounting it if needed. */
+  setAwsAuthConfig(config: AwsAuthMountConfig, mount?: string): void;
+  /** Creates or replaces a role of the AWS auth method; an unknown mount is created. */
+  setAwsAuthRole(name: string, role: AwsAuthRole, mount?: string): void;
+  /** Creates or replaces an ACL policy. */
+  setPolicy(name: string, rules: PolicyRules): void;
+  /** Writes a KV v2 secret (no policy check) at <mount>/data/<path> (default mount: the `kv` option's, else "secret"); returns its version. */
+  putKv(path: string, data: Record<string, unknown>, mount?: string): number;
   /** Ages the pending OIDC logins (auth_url states) of a mount, or of all mounts, past Vault's 10 minutes. */
   expireOidcStates(mount?: string): void;
   /** Shifts the time the sandbox reports (every Date header, sys/health server_time_utc) by `seconds`; 0 undoes it. */
@@ -131,6 +162,17 @@ export async function startVaultSandbox(options: VaultSandboxOptions = {}): Prom
     core.addAwsMount(awsMount, config);
     for (const [name, role] of Object.entries(roles ?? {})) core.setAwsRole(name, role, awsMount);
   }
+  const awsAuthMount = options.awsAuth?.mount ?? 'aws';
+  if (options.awsAuth) {
+    core.addAwsAuthMount(awsAuthMount, options.awsAuth.config ?? {});
+    for (const [name, role] of Object.entries(options.awsAuth.roles ?? {})) core.setAwsAuthRole(name, role, awsAuthMount);
+  }
+  for (const [name, rules] of Object.entries(options.policies ?? {})) core.policies.set(name, rules);
+  const kvMount = options.kv?.mount ?? 'secret';
+  if (options.kv) {
+    core.addKvMount(kvMount);
+    for (const [path, data] of Object.entries(options.kv.secrets ?? {})) core.putKv(path, data, kvMount);
+  }
 
   const handler = createHandler(core);
   const server = options.tls ? createHttpsServer({ cert: options.tls.certPem, key: options.tls.keyPem }, handler) : createServer(handler);
@@ -154,6 +196,12 @@ export async function startVaultSandbox(options: VaultSandboxOptions = {}): Prom
     setOidcRole: (name, role, m = oidcMount) => core.setOidcRole(name, role, m),
     setAwsRole: (name, role, m = awsMount) => core.setAwsRole(name, role, m),
     awsCredentials: core.awsCredentials,
+    setAwsAuthConfig: (config, m = awsAuthMount) => {
+      core.addAwsAuthMount(m, config);
+    },
+    setAwsAuthRole: (name, role, m = awsAuthMount) => core.setAwsAuthRole(name, role, m),
+    setPolicy: (name, rules) => core.policies.set(name, rules),
+    putKv: (path, data, m = kvMount) => core.putKv(path, data, m),
     expireOidcStates: (m) => {
       core.expireOidcStates(m);
     },

@@ -1,6 +1,7 @@
 // The token store: every token the sandbox has issued, with its lease, namespace and revocation state.
 import { randomBase62 } from './ids.ts';
 import type { AuthBlock } from './http.ts';
+import { recordSecret } from '../secrets.ts';
 
 /** Vault's default and maximum lease TTL for a mount (system defaults): 768h = 32 days. */
 export const MOUNT_DEFAULT_TTL = 768 * 3600;
@@ -126,6 +127,7 @@ export class TokenStore {
       revoked: false,
       renewLimits: options.renewLimits,
     };
+    recordSecret('vault-token', id);
     this.byId.set(id, entry);
     if (accessor) this.byAccessor.set(accessor, entry);
     return entry;

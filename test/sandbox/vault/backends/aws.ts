@@ -11,6 +11,7 @@ import { randomBase62, uuid } from '../ids.ts';
 import type { Backend, Route } from '../router.ts';
 import { MOUNT_DEFAULT_TTL, MOUNT_MAX_TTL } from '../tokens.ts';
 import type { TokenStore } from '../tokens.ts';
+import { recordSecret } from '../../secrets.ts';
 
 export type AwsCredentialType = 'assumed_role' | 'federation_token' | 'session_token' | 'iam_user';
 
@@ -80,17 +81,77 @@ export interface AwsCredentialRecord extends IssuedAwsCredential {
   issuedAt: number;
 }
 
-/** Every credential the Vault sandbox's AWS mounts have issued, shared with the STS sandbox. */
+/** An identity that has its own credentials outside Vault, e.g. a Lambda function's execution role session. */
+export interface StaticIdentity {
+  /** What GetCallerIdentity reports, e.g. "arn:aws:sts::123456789012:assumed-role/tng-fn-role/my-function". */
+  arn: string;
+  /** Default: generated ("ASIA…" with a session token, as the Lambda environment has). */
+  accessKeyId?: string;
+  secretAccessKey?: string;
+  /** Default: a generated one; `null` for long-term keys without a session token. */
+  sessionToken?: string | null;
+  /** ms since the epoch; default 12 hours from now. */
+  expiresAt?: number;
+}
+
+/** The credentials of a static identity, shaped as the AWS SDKs take them. */
+export interface StaticCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+  arn: string;
+}
+
+/**
+ * Every credential the Vault sandbox's AWS mounts have issued, shared with the STS sandbox, plus static
+ * identities registered with `addStatic()` (which `issued()` and `issuanceCount()` leave out).
+ */
 export class AwsCredentialRegistry {
   private readonly byKey = new Map<string, AwsCredentialRecord>();
+  private readonly statics = new Map<string, AwsCredentialRecord>();
 
   add(record: AwsCredentialRecord): void {
+    recordSecret('aws-secret-key', record.secretAccessKey);
+    recordSecret('aws-session-token', record.sessionToken);
     this.byKey.set(record.accessKeyId, { ...record });
+  }
+
+  /**
+   * Registers credentials for an identity Vault did not issue, such as a Lambda execution role's session
+   * (`arn:aws:sts::<acct>:assumed-role/<role>/<function>`, UserId `AROA…:<function>`), and returns them.
+   */
+  addStatic(identity: StaticIdentity): StaticCredentials {
+    const parsed = /^arn:aws[a-z-]*:(?:sts|iam)::(\d{12}):(assumed-role|user)\/(.+)$/.exec(identity.arn);
+    if (!parsed) throw new Error(`not an IAM user or assumed-role ARN: ${JSON.stringify(identity.arn)}`);
+    const [, account, kind, rest] = parsed as unknown as [string, string, string, string];
+    const temporary = identity.sessionToken !== null;
+    const id = identity.accessKeyId ?? accessKeyId(temporary ? 'ASIA' : 'AKIA');
+    if (this.lookup(id)) throw new Error(`access key id ${id} is already registered`);
+    const session = kind === 'assumed-role' ? rest.split('/').slice(1).join('/') : undefined;
+    const roleName = kind === 'assumed-role' ? (rest.split('/')[0] ?? '') : rest;
+    const record: AwsCredentialRecord = {
+      accessKeyId: id,
+      secretAccessKey: identity.secretAccessKey ?? secretAccessKey(),
+      ...(temporary ? { sessionToken: identity.sessionToken ?? sessionToken() } : {}),
+      type: temporary ? 'assumed_role' : 'iam_user',
+      role: '',
+      mount: '',
+      issuedAt: Date.now(),
+      expiresAt: identity.expiresAt ?? Date.now() + 12 * 3600 * 1000,
+      ...(session !== undefined ? { sessionName: session } : {}),
+      arn: identity.arn,
+      userId: kind === 'assumed-role' ? `${uniqueId('AROA', `arn:aws:iam::${account}:role/${roleName}`)}:${session}` : uniqueId('AIDA', identity.arn),
+      account,
+    };
+    recordSecret('aws-secret-key', record.secretAccessKey);
+    recordSecret('aws-session-token', record.sessionToken);
+    this.statics.set(id, record);
+    return { accessKeyId: id, secretAccessKey: record.secretAccessKey, ...(record.sessionToken !== undefined ? { sessionToken: record.sessionToken } : {}), arn: record.arn };
   }
 
   /** The full record (with secrets) for an access key id, or undefined for one never issued. */
   lookup(accessKeyId: string): AwsCredentialRecord | undefined {
-    const record = this.byKey.get(accessKeyId);
+    const record = this.byKey.get(accessKeyId) ?? this.statics.get(accessKeyId);
     return record ? { ...record } : undefined;
   }
 
@@ -126,7 +187,7 @@ export class AwsCredentialRegistry {
    */
   expireCredentials(accessKeyId?: string): number {
     const now = Date.now();
-    const targets = accessKeyId === undefined ? [...this.byKey.values()] : [this.byKey.get(accessKeyId)];
+    const targets = accessKeyId === undefined ? [...this.byKey.values()] : [this.byKey.get(accessKeyId) ?? this.statics.get(accessKeyId)];
     let n = 0;
     for (const record of targets) {
       if (!record) throw new Error(`no AWS credential has access key id "${accessKeyId}"`);
