@@ -3,6 +3,7 @@ import { loadProfile, readConfigFile, writeConfigFile } from '../config/file.ts'
 import type { UvPolicy } from '../config/profile.ts';
 import type { Deps } from '../deps.ts';
 import { usageError } from '../errors.ts';
+import { withScreen } from '../ui/screen.ts';
 import { withProfile, type Done } from './shared.ts';
 
 export interface EnrollCommandOptions {
@@ -28,7 +29,8 @@ export function enrollCommand(deps: Deps, done: Done, run = runEnroll): Command 
 export async function runEnroll(options: EnrollCommandOptions, deps: Deps): Promise<number> {
   const profile = await loadProfile(deps.paths.config, options.profile, deps.env);
   const { enroll } = await import('../hardware/enroll.ts');
-  const entry = await enroll(profile, { add: options.add, uv: options.uv }, deps);
+  // On a terminal: the blinking touch prompt and the masked PIN field of the live UI.
+  const entry = await withScreen(deps.io, (io) => enroll(profile, { add: options.add, uv: options.uv }, { ...deps, io }));
   // Re-read the file: only this profile's fido2 entries change.
   const config = await readConfigFile(deps.paths.config);
   const table = config.profiles[profile.name] ?? {};

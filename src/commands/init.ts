@@ -2,8 +2,10 @@ import { Command } from 'commander';
 import { checkProfileName, readConfigFile, writeConfigFile } from '../config/file.ts';
 import { PROFILE_KEYS, REQUIRED_KEYS, checkProfileValue, validateProfile, type ProfileTable } from '../config/profile.ts';
 import type { Deps } from '../deps.ts';
-import { usageError } from '../errors.ts';
+import { isTngError, usageError } from '../errors.ts';
 import { itemKey } from '../keychain/store.ts';
+import { requireSecureUrl } from '../net/url.ts';
+import { withScreen } from '../ui/screen.ts';
 import { withProfile, type Done } from './shared.ts';
 
 export interface InitOptions {
@@ -161,11 +163,25 @@ export async function runInit(options: InitOptions, deps: Pick<Deps, 'env' | 'io
 
   const missing = REQUIRED_KEYS.filter((key) => table[key] === undefined);
   if (missing.length > 0 && deps.io.canPrompt()) {
-    deps.io.info(`Profile "${name}" needs a few values.`);
-    for (const key of missing) {
-      const answer = await deps.io.ask(`${key} (${PROFILE_KEYS[key].description}): `);
-      if (answer !== '') (table as Record<string, unknown>)[key] = checkProfileValue(name, key as SettableKey, parseFlagValue(key as SettableKey, answer));
-    }
+    // A short wizard: one question per missing value, asked again while the answer is not valid.
+    await withScreen(deps.io, async (io) => {
+      io.info(`Profile "${name}" needs ${missing.length} value${missing.length === 1 ? '' : 's'} (Enter leaves one unset):`);
+      for (const [i, key] of missing.entries()) {
+        for (;;) {
+          const answer = await io.ask(`[${i + 1}/${missing.length}] ${key} (${PROFILE_KEYS[key].description}): `);
+          if (answer === '') break;
+          try {
+            const value = checkProfileValue(name, key as SettableKey, parseFlagValue(key as SettableKey, answer));
+            if (key === 'issuer' || key === 'vault_addr') requireSecureUrl(answer, key);
+            (table as Record<string, unknown>)[key] = value;
+            break;
+          } catch (error) {
+            if (!isTngError(error, 'usage')) throw error;
+            io.warn(`${error.message} ${error.hint}`);
+          }
+        }
+      }
+    });
   }
   const stillMissing = REQUIRED_KEYS.filter((key) => table[key] === undefined);
   if (stillMissing.length > 0) {

@@ -18,7 +18,14 @@ export function tokenHelperCommand(deps: Deps, done: Done, run = runTokenHelper)
     .description('a Vault CLI token helper backed by the keychain (token_helper in ~/.vault)')
     .argument('<operation>', 'get, store or erase')
     .option('--profile <name>', 'accepted for symmetry; the Vault CLI selects by VAULT_ADDR')
-    .addHelpText('after', '\nIn ~/.vault (the Vault CLI runs it as `<path> get|store|erase`):\n  token_helper = "/usr/local/bin/tng-token-helper"')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  VAULT_ADDR=https://vault.example.com tng token-helper get    # the token the Vault CLI would use
+  # in ~/.vault (the Vault CLI runs it as \`<path> get|store|erase\`):
+  token_helper = "/usr/local/bin/tng-token-helper"`,
+    )
     .action(async (operation: string, flags: { profile?: string }) => {
       if (operation !== 'get' && operation !== 'store' && operation !== 'erase') {
         throw usageError('token-helper.operation', `Unknown token-helper operation "${operation}".`, 'The Vault CLI calls it with get, store or erase.');

@@ -48,6 +48,9 @@ export async function runWhoami(options: WhoamiOptions, deps: Deps): Promise<num
   const report = await whoami(profile, deps, options.verify);
   if (options.json) {
     deps.io.out(`${JSON.stringify(report)}\n`);
+  } else if (deps.io.live) {
+    const { printWhoamiPanel } = await import('../ui/panels.ts');
+    await printWhoamiPanel(deps.io, report, deps.clock.now());
   } else {
     for (const line of formatWhoami(report, deps.clock.now())) deps.io.info(line);
   }

@@ -61,7 +61,7 @@ export async function enroll(profile: Profile, options: EnrollOptions, deps: Enr
   try {
     if (!authenticator.supportsHmacSecret) {
       throw new TngError('authenticator', 'fido2.no-hmac-secret', `${authenticator.name} does not support the hmac-secret extension.`, {
-        hint: 'tng needs a FIDO2 key with hmac-secret (e.g. a YubiKey 5) to seal your secrets.',
+        hint: 'Use a FIDO2 key with hmac-secret (e.g. a YubiKey 5): tng seals your secrets with it.',
       });
     }
     let uv = options.uv;
@@ -92,7 +92,7 @@ export async function enroll(profile: Profile, options: EnrollOptions, deps: Enr
     };
     deps.io.info(`Enrolled ${authenticator.name}. Touch it once more to seal tng's secrets with it.`);
     const sealing = await touch({ name: profile.name, fido2: [entry] }, challenge('seal'), { openDataKey: true, purpose: 'Touch your security key again' }, deps, authenticator);
-    if (!sealing.hmacOutput) throw new TngError('authenticator', 'fido2.no-hmac-secret', 'The key returned no hmac-secret output.', { hint: 'tng needs a FIDO2 key with hmac-secret.' });
+    if (!sealing.hmacOutput) throw new TngError('authenticator', 'fido2.no-hmac-secret', 'The key returned no hmac-secret output.', { hint: 'Use a FIDO2 key with the hmac-secret extension (e.g. a YubiKey 5).' });
 
     if (file) {
       await file.addUnlockKey(entry.credential_id, sealing.hmacOutput);

@@ -113,7 +113,7 @@ export async function touch(
     if (options.openDataKey !== false) {
       if (!assertion.hmacOutput) {
         throw new TngError('authenticator', 'fido2.no-hmac-secret', `${authenticator.name} returned no hmac-secret output.`, {
-          hint: 'tng needs a FIDO2 key with the hmac-secret extension.',
+          hint: 'Use a FIDO2 key with the hmac-secret extension (e.g. a YubiKey 5), and enrol it with `tng enroll`.',
         });
       }
       result.hmacOutput = assertion.hmacOutput;

@@ -3,6 +3,7 @@ import { TngError, describe, usageError } from '../errors.ts';
 import { networkError, type Fetch } from '../net/http.ts';
 import type { Browser } from '../platform/browser.ts';
 import type { IO } from '../ui/io.ts';
+import { deviceCode as showDeviceCode } from '../ui/progress.ts';
 import { startLoopbackListener } from './loopback.ts';
 
 /** What tng keeps of a validated ID token: public claims only. */
@@ -214,12 +215,8 @@ export async function deviceCodeLogin(config: oidc.Configuration, options: Devic
   try {
     const authorization = await oidc.initiateDeviceAuthorization(config, { scope: options.scopes.join(' ') });
     const target = authorization.verification_uri_complete ?? authorization.verification_uri;
-    options.io.info(`To log in, visit ${authorization.verification_uri} and enter the code:\n\n  ${authorization.user_code}\n`);
-    if (authorization.verification_uri_complete) {
-      options.io.info(`Or open: ${authorization.verification_uri_complete}`);
-    }
+    showDeviceCode(options.io, { uri: authorization.verification_uri, code: authorization.user_code, complete: authorization.verification_uri_complete });
     if (options.openBrowser) await options.browser.open(target);
-    options.io.info('Waiting for the login to be approved…');
     const tokens = await oidc.pollDeviceAuthorizationGrant(config, authorization, undefined, { signal: options.signal });
     return toTokens(tokens, issuer);
   } catch (error) {

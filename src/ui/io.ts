@@ -1,4 +1,6 @@
 import { TngError } from '../errors.ts';
+import type { Progress } from './progress.ts';
+import { createStyle } from './style.ts';
 
 /**
  * The one place that knows about the terminal. Commands ask `io.canPrompt()`; they never look at
@@ -19,7 +21,15 @@ export interface IO {
   ask(question: string): Promise<string>;
   /** Asks for a secret (a PIN) without echoing it; Ctrl-C rejects with an interruption (exit 130). */
   askSecret(question: string): Promise<string>;
+  /** Colour on stderr: a terminal, not NO_COLOR, not TERM=dumb, not CI. */
   colour: boolean;
+  /**
+   * The live terminal UI may run (spinners, redrawn lines, ink): a TTY that is not CI, not TERM=dumb and
+   * reports a size. Otherwise output is plain lines. Commands still choose plain lines for --json.
+   */
+  live?: boolean;
+  /** Set by the live terminal UI (src/ui/ink); without it src/ui/progress.ts prints plain lines. */
+  progress?: Progress;
 }
 
 export interface ProcessStreams {
@@ -31,11 +41,15 @@ export interface ProcessStreams {
 
 export function createIO(streams: ProcessStreams = process): IO {
   const { stdin, stdout, stderr, env } = streams;
-  const colour = Boolean(stderr.isTTY) && env.NO_COLOR === undefined && env.TERM !== 'dumb';
-  const paint = (code: string, text: string) => (colour ? `\u001b[${code}m${text}\u001b[0m` : text);
+  const plainTerminal = env.TERM === 'dumb' || isCi(env);
+  const colour = Boolean(stderr.isTTY) && env.NO_COLOR === undefined && !plainTerminal;
+  const style = createStyle(colour);
+  const canPrompt = () => Boolean(stdin.isTTY) && Boolean(stderr.isTTY);
   return {
     colour,
-    canPrompt: () => Boolean(stdin.isTTY) && Boolean(stderr.isTTY),
+    // A pseudo-terminal that reports no size (e.g. `script` without a terminal around it) gets plain lines.
+    live: canPrompt() && !plainTerminal && (stderr.columns ?? 0) > 0,
+    canPrompt,
     out: (text) => {
       stdout.write(text);
     },
@@ -43,7 +57,7 @@ export function createIO(streams: ProcessStreams = process): IO {
       stderr.write(`${line}\n`);
     },
     warn: (line) => {
-      stderr.write(`${paint('33', 'warning:')} ${line}\n`);
+      stderr.write(`${style.yellow('warning:')} ${line}\n`);
     },
     readStdin: async () => {
       const chunks: Buffer[] = [];
@@ -94,4 +108,10 @@ export function createIO(streams: ProcessStreams = process): IO {
       }
     },
   };
+}
+
+/** CI runners: plain output, as the is-in-ci convention has it (`CI` or `CONTINUOUS_INTEGRATION`, unless "0"/"false"). */
+export function isCi(env: NodeJS.ProcessEnv): boolean {
+  const value = env.CI ?? env.CONTINUOUS_INTEGRATION;
+  return value !== undefined && value !== '0' && value.toLowerCase() !== 'false';
 }
