@@ -11,11 +11,11 @@ export default tseslint.config(
     },
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
-      'no-restricted-properties': ['error', { object: 'process', property: 'exit', message: 'Only src/main.ts decides how tng exits.' }],
+      'no-restricted-properties': ['error', { object: 'process', property: 'exit', message: 'Only src/cli/runtime.ts decides how tng exits.' }],
     },
   },
   {
-    files: ['src/main.ts', 'test/**', 'scripts/**'],
+    files: ['src/cli/runtime.ts', 'test/**', 'scripts/**'],
     rules: { 'no-restricted-properties': 'off' },
   },
   {

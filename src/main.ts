@@ -1,18 +1,19 @@
 import { Command, CommanderError } from 'commander';
 import { auditCommand } from './commands/audit.ts';
+import { completionCommand } from './commands/completion.ts';
 import { credentialProcessCommand } from './commands/credential-process.ts';
 import { doctorCommand } from './commands/doctor.ts';
 import { enrollCommand } from './commands/enroll.ts';
 import { execCommand } from './commands/exec.ts';
 import { initCommand } from './commands/init.ts';
+import { lambdaCommand } from './commands/lambda.ts';
 import { loginCommand } from './commands/login.ts';
 import { logoutCommand } from './commands/logout.ts';
 import { tokenHelperCommand } from './commands/token-helper.ts';
 import { whoamiCommand } from './commands/whoami.ts';
-import { createDeps, type Deps } from './deps.ts';
-import { reportTiming } from './debug/timing.ts';
-import { ExitCode, TngError, describe } from './errors.ts';
-import { createIO, type IO } from './ui/io.ts';
+import { exitWith, runCommand } from './cli/runtime.ts';
+import type { Deps } from './deps.ts';
+import { ExitCode } from './errors.ts';
 import { VERSION } from './version.ts';
 
 export function buildProgram(deps: Deps, done: (code: number) => void): Command {
@@ -26,7 +27,20 @@ export function buildProgram(deps: Deps, done: (code: number) => void): Command 
     .description('touch-and-go: short-lived cloud credentials from a hardware-key-backed login (Dex → Vault → AWS)')
     .version(VERSION, '-V, --version', 'print the version')
     .showSuggestionAfterError(true)
-    .enablePositionalOptions();
+    .enablePositionalOptions()
+    .addHelpText(
+      'after',
+      `
+Examples:
+  tng init --issuer https://dex.example.com/dex --client-id tng --vault-addr https://vault.example.com --vault-role engineer
+  tng enroll                      # bind a FIDO2 security key to the profile
+  tng login                       # touch → Dex → Vault → keychain
+  tng whoami
+  tng exec -- terraform apply     # short-lived Vault and AWS credentials for one command
+  source <(tng completion bash)
+
+Run \`tng COMMAND --help\` for a command's flags and examples.`,
+    );
   program.addCommand(initCommand(deps, done));
   program.addCommand(enrollCommand(deps, done));
   program.addCommand(loginCommand(deps, done));
@@ -37,15 +51,11 @@ export function buildProgram(deps: Deps, done: (code: number) => void): Command 
   program.addCommand(tokenHelperCommand(deps, done));
   program.addCommand(doctorCommand(deps, done));
   program.addCommand(auditCommand(deps, done));
-  for (const command of [program, ...program.commands]) command.exitOverride().configureOutput(output);
+  program.addCommand(lambdaCommand(deps, done));
+  program.addCommand(completionCommand(deps, done));
+  const all = (command: Command): Command[] => [command, ...command.commands.flatMap(all)];
+  for (const command of all(program)) command.exitOverride().configureOutput(output);
   return program;
-}
-
-function report(io: IO, error: TngError, debug: boolean): void {
-  io.info(`tng: ${error.message}`);
-  io.info(`hint: ${error.hint}`);
-  if (debug) io.info(error.stack ?? '');
-  if (debug && error.cause !== undefined) io.info(`cause: ${error.cause instanceof Error ? (error.cause.stack ?? error.cause.message) : String(error.cause)}`);
 }
 
 function fromCommander(error: CommanderError): number {
@@ -57,50 +67,32 @@ function fromCommander(error: CommanderError): number {
 
 /** Runs tng with the given arguments (without `node` and the script) and returns the exit status. */
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  const io = createIO();
-  const debug = env.TNG_DEBUG === '1';
-  reportTiming('start-up: Node and tng loaded', 0);
-  const interrupt = new AbortController();
-  const onSigint = () => {
-    interrupt.abort();
-    // Whatever is not listening for the abort still ends promptly, as Ctrl-C should.
-    setTimeout(() => process.exit(ExitCode.interrupted), 1000).unref();
-  };
-  process.on('SIGINT', onSigint);
-  let exitCode: number = ExitCode.ok;
-  const deps = createDeps(env, interrupt.signal, io, () => process.off('SIGINT', onSigint));
-  const program = buildProgram(deps, (code) => {
-    exitCode = code;
-  });
-  try {
-    await program.parseAsync(argv, { from: 'user' });
-    return exitCode;
-  } catch (error) {
-    if (error instanceof CommanderError) {
+  return runCommand(
+    env,
+    async (deps) => {
+      let exitCode: number = ExitCode.ok;
+      const program = buildProgram(deps, (code) => {
+        exitCode = code;
+      });
+      await program.parseAsync(argv, { from: 'user' });
+      return exitCode;
+    },
+    (error, io) => {
+      if (!(error instanceof CommanderError)) return undefined;
       const code = fromCommander(error);
       if (code !== ExitCode.ok) {
-        io.info(`tng: ${error.message.replace(/^error: /, '')}`);
-        io.info('hint: Run `tng --help` (or `tng COMMAND --help`) for usage.');
+        // commander adds "(Did you mean login?)" on a line of its own: that belongs to the hint.
+        const [message = '', ...rest] = error.message.replace(/^error: /, '').split('\n');
+        const suggestion = rest.join(' ').match(/Did you mean (.+)\?/)?.[1];
+        io.info(`tng: ${message.trim()}`);
+        io.info(`hint: ${suggestion ? `Did you mean ${suggestion}? ` : ''}Run \`tng --help\` (or \`tng COMMAND --help\`) for usage.`);
       }
       return code;
-    }
-    if (error instanceof TngError) {
-      report(io, error, debug);
-      return error.exitCode;
-    }
-    io.info(`tng: unexpected internal error: ${describe(error)}`);
-    io.info('hint: This is a bug in tng; rerun with TNG_DEBUG=1 and report the output.');
-    if (debug && error instanceof Error) io.info(error.stack ?? '');
-    return ExitCode.internal;
-  } finally {
-    process.off('SIGINT', onSigint);
-  }
+    },
+  );
 }
 
-/** The bin entry: runs main, lets stdout drain, then exits (nothing left behind can keep tng alive). */
+/** Runs tng with this process's arguments (the full program) and exits with its status. */
 export async function run(): Promise<void> {
-  const code = await main(process.argv.slice(2));
-  reportTiming('total', 0);
-  process.exitCode = code;
-  process.stdout.write('', () => process.exit(code));
+  exitWith(await main(process.argv.slice(2)));
 }

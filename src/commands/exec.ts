@@ -1,14 +1,10 @@
 import { Command } from 'commander';
-import { loadProfile } from '../config/file.ts';
 import type { Deps } from '../deps.ts';
 import { parseDuration } from '../duration.ts';
-import { usageError } from '../errors.ts';
-import type { ExecPlan } from '../exec/run.ts';
+import { runExec } from '../exec/command.ts';
 import { withProfile, type Done } from './shared.ts';
 
-export interface ExecOptions extends ExecPlan {
-  profile?: string;
-}
+export { runExec, type ExecOptions } from '../exec/command.ts';
 
 export function execCommand(deps: Deps, done: Done, run = runExec): Command {
   return withProfile(new Command('exec'))
@@ -51,18 +47,4 @@ The child gets VAULT_ADDR/VAULT_TOKEN, AWS credentials through a local credentia
         ),
       );
     });
-}
-
-export async function runExec(options: ExecOptions, deps: Deps): Promise<number> {
-  const parent = deps.env.TNG_AUDIT_ID;
-  if (parent) {
-    throw usageError(
-      'exec.nested',
-      `Already inside \`tng exec\` (audit id ${parent}).`,
-      'Use the parent\'s credentials, which are already in this environment, instead of nesting tng exec.',
-    );
-  }
-  const profile = await loadProfile(deps.paths.config, options.profile, deps.env);
-  const { execute } = await import('../exec/run.ts');
-  return execute(profile, options, deps);
 }

@@ -1,0 +1,67 @@
+/**
+ * What every tng invocation shares, whichever way its arguments were parsed: the Ctrl-C signal, the deps,
+ * and turning an error into the contract's two lines and exit code. Free of commander, so the hot path
+ * (hot.ts) can use it without loading the full command-line program.
+ */
+import { reportTiming } from '../debug/timing.ts';
+import { createDeps, type Deps } from '../deps.ts';
+import { ExitCode, TngError, describe } from '../errors.ts';
+import { createIO, type IO } from '../ui/io.ts';
+
+/** The contract's two lines: what failed, and what to do; a wrapped foreign message never adds a third. */
+export const oneLine = (text: string) => text.replace(/\s*\n\s*/g, ' ').trim();
+
+export function reportError(io: IO, error: TngError, debug: boolean): void {
+  io.info(`tng: ${oneLine(error.message)}`);
+  io.info(`hint: ${oneLine(error.hint)}`);
+  if (debug) io.info(error.stack ?? '');
+  if (debug && error.cause !== undefined) io.info(`cause: ${error.cause instanceof Error ? (error.cause.stack ?? error.cause.message) : String(error.cause)}`);
+}
+
+/** A failure that is not the command line's own: its lines on stderr and its exit code. */
+export function exitCodeOf(io: IO, error: unknown, debug: boolean): number {
+  if (error instanceof TngError) {
+    reportError(io, error, debug);
+    return error.exitCode;
+  }
+  io.info(`tng: unexpected internal error: ${oneLine(describe(error))}`);
+  io.info('hint: This is a bug in tng; rerun with TNG_DEBUG=1 and report the output.');
+  if (debug && error instanceof Error) io.info(error.stack ?? '');
+  return ExitCode.internal;
+}
+
+/**
+ * Runs one command with the deps and Ctrl-C handling every command gets; `handle` may claim errors of its
+ * own (the command line's) before the common reporting.
+ */
+export async function runCommand(
+  env: NodeJS.ProcessEnv,
+  body: (deps: Deps) => Promise<number>,
+  handle?: (error: unknown, io: IO) => number | undefined,
+): Promise<number> {
+  const io = createIO();
+  const debug = env.TNG_DEBUG === '1';
+  reportTiming('start-up: Node and tng loaded', 0);
+  const interrupt = new AbortController();
+  const onSigint = () => {
+    interrupt.abort();
+    // Whatever is not listening for the abort still ends promptly, as Ctrl-C should.
+    setTimeout(() => process.exit(ExitCode.interrupted), 1000).unref();
+  };
+  process.on('SIGINT', onSigint);
+  const deps = createDeps(env, interrupt.signal, io, () => process.off('SIGINT', onSigint));
+  try {
+    return await body(deps);
+  } catch (error) {
+    return handle?.(error, io) ?? exitCodeOf(io, error, debug);
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+}
+
+/** Ends the process with `code` once stdout has drained (nothing left behind can keep tng alive). */
+export function exitWith(code: number): void {
+  reportTiming('total', 0);
+  process.exitCode = code;
+  process.stdout.write('', () => process.exit(code));
+}
