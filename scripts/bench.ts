@@ -120,8 +120,9 @@ try {
   for (let i = 0; i < Math.min(RUNS, 15); i++) logins.push((await timeOnce(TNG, ['login'], touchEnv)).ms);
   line('tng login: touch + refresh token + Vault', `${median(logins).toFixed(1)} ms (median of ${logins.length})`, '<= 300 ms', median(logins) <= 300);
 
-  // An empty credential cache: a fresh login starts a session with none.
-  await must(['login'], env);
+  // An empty credential cache: a fresh login starts a session with none. (On a terminal: the touch profile's
+  // logins, as the same user, have replaced this profile's refresh token, as Dex keeps one per user.)
+  await must(['login'], env, true);
   const path = '/v1/aws/sts/deploy';
   const issuedBefore = sandbox.vault.count('POST', path) + sandbox.vault.count('PUT', path);
   const nodeWall = await parallel(PARALLEL, process.execPath, ['-e', '0'], env);

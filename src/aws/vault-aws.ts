@@ -38,26 +38,30 @@ export async function issueAwsCredentials(vault: VaultClient, token: string, req
           ...(request.roleArn ? { role_arn: request.roleArn } : {}),
         })
       : await vault.awsRead<AwsSecretResponse>(token, path);
-  const data = response.data;
-  const lifetime = response.lease_duration || data?.ttl || 0;
-  if (!data?.access_key || !data.secret_key || lifetime <= 0) {
+  const data = typeof response?.data === 'object' && response.data !== null ? response.data : undefined;
+  // Vault's answer is checked, not trusted: a lifetime that is not a sane number of seconds, or keys that
+  // are not strings, would otherwise turn into a wrong expiry or a credential the SDKs cannot use.
+  const seconds = (value: unknown) => (typeof value === 'number' && Number.isFinite(value) && value > 0 && value < 1e10 ? value : 0);
+  const lifetime = seconds(response?.lease_duration) || seconds(data?.ttl);
+  const text = (value: unknown) => (typeof value === 'string' && value !== '' ? value : undefined);
+  if (!text(data?.access_key) || !text(data?.secret_key) || lifetime <= 0 || !data) {
     throw new TngError('unavailable', 'aws.malformed', `Vault's answer at ${path} carries no usable AWS credentials.`, {
       hint: 'Check the AWS secrets engine role with your Vault operators.',
     });
   }
-  const sessionToken = data.session_token ?? data.security_token ?? undefined;
+  const sessionToken = text(data.session_token) ?? text(data.security_token);
   if (request.type === 'sts' && !sessionToken) {
     throw new TngError('unavailable', 'aws.malformed', `Vault issued STS credentials at ${path} without a session token.`, {
       hint: 'Check the role\'s credential_type (assumed_role, federation_token or session_token) with your Vault operators.',
     });
   }
   return {
-    accessKeyId: data.access_key,
-    secretAccessKey: data.secret_key,
-    sessionToken: sessionToken ?? undefined,
+    accessKeyId: data.access_key as string,
+    secretAccessKey: data.secret_key as string,
+    sessionToken,
     issuedAt: nowSeconds,
     expiresAt: nowSeconds + lifetime,
-    arn: data.arn,
+    arn: typeof data.arn === 'string' ? data.arn : undefined,
     role: request.role,
     roleArn: request.roleArn,
   };

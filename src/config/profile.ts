@@ -161,7 +161,8 @@ export function validateProfile(name: string, raw: unknown): Profile {
   }
   const table = raw as Record<string, unknown>;
   for (const key of Object.keys(table)) {
-    if (!(key in PROFILE_KEYS)) invalid(name, key, 'is not a known key');
+    // Own keys only: `constructor` or `toString` are "in" every object, and are no profile keys.
+    if (!Object.hasOwn(PROFILE_KEYS, key)) invalid(name, key, 'is not a known key');
     checkProfileValue(name, key as keyof ProfileTable, table[key]);
   }
   const missing = REQUIRED_KEYS.filter((key) => table[key] === undefined);

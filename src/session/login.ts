@@ -2,12 +2,15 @@ import type { Profile } from '../config/profile.ts';
 import type { Deps } from '../deps.ts';
 import { TngError, describe, isTngError, noSessionError, usageError } from '../errors.ts';
 import { fileNeedsEnrolment, isFileKeychain } from '../keychain/file.ts';
+import { assertWritable } from '../keychain/probe.ts';
 import { isSealed, newDataKey, seal, unseal } from '../keychain/seal.ts';
 import { itemKey } from '../keychain/store.ts';
 import { authCodeLogin, deviceCodeLogin, discover, refreshLogin, type OidcTokens } from '../oidc/client.ts';
 import { VaultClient, type VaultAuth } from '../vault/client.ts';
 import { appendAudit, newNonce } from '../audit/log.ts';
 import { withLock } from '../state/lock.ts';
+import { authenticatorName } from '../fido2/aaguids.ts';
+import { step } from '../ui/progress.ts';
 import { vaultOidcLogin } from './vault-oidc.ts';
 import { identityFromClaims, loadSession, sessionIsLive, updateSession, type Session } from './session.ts';
 
@@ -112,7 +115,12 @@ async function touchGate(profile: Profile, deps: LoginDeps): Promise<Gate> {
     import('../hardware/signed-touch.ts'),
     import('../hardware/touch.ts'),
   ]);
-  const { entry, touched } = await touchAndSign(profile, { event: 'login', profile: profile.name }, { purpose: 'Touch your security key to log in.', openDataKey: true }, deps);
+  const { entry, touched } = await step(
+    deps.io,
+    'touch',
+    () => touchAndSign(profile, { event: 'login', profile: profile.name }, { purpose: 'Touch your security key to log in.', openDataKey: true }, deps),
+    (signed) => `${authenticatorName(signed.touched.entry.aaguid)}, signed login entry ${signed.entry.id.slice(0, 8)}`,
+  );
   if (touched.dataKey) return { dataKey: touched.dataKey, loginEntryId: entry.id };
   const dataKey = newDataKey();
   const store = await deps.keychain();
@@ -165,6 +173,9 @@ export async function login(profile: Profile, options: LoginOptions, deps: Login
     if (previous !== undefined && previous.createdAt >= startedAt && sessionIsLive(previous, deps.clock.now())) {
       return { session: previous, reused: true };
     }
+    // Reading an existing item proves the keyring is open; an empty locked one reads as empty, so then a
+    // throwaway write finds it out before a touch or a browser login.
+    if (!isFileKeychain(store) && previous === undefined) await assertWritable(store, profile.name);
     const gate = earlyGate ?? (await touchGate(profile, deps));
     const fetch = await deps.fetch({ cacertPath: profile.vaultCacert });
     const vault = new VaultClient({ addr: profile.vaultAddr, namespace: profile.vaultNamespace, fetch });
@@ -177,7 +188,7 @@ export async function login(profile: Profile, options: LoginOptions, deps: Login
       : await appendAudit(deps.paths.state, { event: 'login', profile: profile.name, credential_id: null, nonce: newNonce() });
     // The session knows its signed login entry, so an exec names it without reading the trail.
     const session: Session = gate.loginEntryId ? { ...made, login: gate.loginEntryId } : made;
-    await updateSession(store, deps.paths.state, profile.name, () => session, deps.signal);
+    await step(deps.io, 'keychain', () => updateSession(store, deps.paths.state, profile.name, () => session, deps.signal), () => 'session stored');
     if (previous !== undefined && previous.vault.token !== session.vault.token) {
       await revokePrevious(previous, deps, fetch);
     }
@@ -195,15 +206,22 @@ export async function login(profile: Profile, options: LoginOptions, deps: Login
 }
 
 async function vaultOidcSession(profile: Profile, options: LoginOptions, deps: LoginDeps, vault: VaultClient): Promise<Session> {
-  const auth = await vaultOidcLogin(profile, options, deps, vault);
+  const auth = await step(deps.io, 'vault', () => vaultOidcLogin(profile, options, deps, vault), vaultSummary);
   const unknown: Session['oidc'] = { issuer: profile.issuer, subject: null, email: null, groups: null, expiresAt: null };
   return sessionFrom(profile, auth, unknown, deps.clock.now());
 }
 
 async function jwtSession(profile: Profile, options: LoginOptions, deps: LoginDeps, vault: VaultClient, gate: Gate): Promise<Session> {
-  const tokens = await obtainIdentity(profile, options, deps, gate);
-  const auth = await vault.jwtLogin(profile.vaultAuthMount, profile.vaultRole, tokens.idToken);
+  const tokens = await step(deps.io, 'identity', () => obtainIdentity(profile, options, deps, gate), (t) => {
+    const who = identityFromClaims(t.claims);
+    return who.email ?? who.subject ?? 'ID token validated';
+  });
+  const auth = await step(deps.io, 'vault', () => vault.jwtLogin(profile.vaultAuthMount, profile.vaultRole, tokens.idToken), vaultSummary);
   return sessionFrom(profile, auth, identityFromClaims(tokens.claims), deps.clock.now());
+}
+
+function vaultSummary(auth: VaultAuth): string {
+  return `token for ${Math.round(auth.lease_duration / 60)} min, policies ${(auth.policies ?? []).join(', ') || 'none'}`;
 }
 
 async function revokePrevious(previous: Session, deps: LoginDeps, fetch: Awaited<ReturnType<LoginDeps['fetch']>>): Promise<void> {

@@ -88,8 +88,12 @@ export async function withLock<T>(stateDir: string, name: string, options: LockO
       const handle = await open(path, 'wx', 0o600);
       try {
         await handle.writeFile(JSON.stringify(me));
-      } finally {
         await handle.close();
+      } catch (error) {
+        // A full disk: leave no empty lock file behind for the next run to wait on.
+        await handle.close().catch(() => undefined);
+        await unlink(path).catch(() => undefined);
+        throw error;
       }
       break;
     } catch (error) {

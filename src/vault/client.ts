@@ -42,7 +42,33 @@ export interface VaultClientOptions {
   addr: string;
   namespace?: string;
   fetch: Fetch;
+  /** The pause before the one retry of a read (default: 100–300 ms, jittered). */
+  retryDelayMs?: () => number;
 }
+
+/**
+ * Calls that may safely be sent twice: they read and change nothing. Only these get one more try after a
+ * 500/502/503/504 (not a sealed Vault) or a dropped connection. Logins, renewals, revocations and credential
+ * issuance never do — `aws/creds/ROLE` is a GET, yet it creates an IAM user each time.
+ */
+const RETRY_SAFE: ReadonlyArray<{ method: string; path: RegExp }> = [{ method: 'GET', path: /\/v1\/auth\/token\/lookup-self$/ }];
+
+const RETRY_STATUS = new Set([500, 502, 503, 504]);
+
+function defaultRetryDelay(): number {
+  return 100 + Math.random() * 200;
+}
+
+function malformed(addr: string, path: string, detail: string): TngError {
+  return new TngError('unavailable', 'vault.malformed', `Vault at ${addr} answered ${path} with ${detail}.`, {
+    hint: 'Check that vault_addr points at Vault and not at a proxy or web page; if it does, ask your Vault operators.',
+  });
+}
+
+/** A lifetime in seconds that fits a date (Vault's are at most years; 0 is "never expires"). */
+const isSeconds = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value) && value >= 0 && value < 1e10;
+
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** Who is calling, so failures map to the contract's exit codes. */
 type Purpose = 'login' | 'session' | 'other';
@@ -91,6 +117,23 @@ export class VaultClient {
   }
 
   private async send(request: TransportRequest): Promise<TransportResponse> {
+    const path = new URL(request.uri).pathname;
+    const retrySafe = RETRY_SAFE.some((r) => r.method === request.method.toUpperCase() && r.path.test(path));
+    if (!retrySafe) return this.sendOnce(request);
+    let response: TransportResponse;
+    try {
+      response = await this.sendOnce(request);
+    } catch (error) {
+      if (!(error instanceof TngError && error.code === 'net.unreachable')) throw error;
+      await new Promise((resolve) => setTimeout(resolve, (this.options.retryDelayMs ?? defaultRetryDelay)()));
+      return this.sendOnce(request);
+    }
+    if (!RETRY_STATUS.has(response.statusCode) || /seal/i.test(firstError(response.body) ?? '')) return response;
+    await new Promise((resolve) => setTimeout(resolve, (this.options.retryDelayMs ?? defaultRetryDelay)()));
+    return this.sendOnce(request);
+  }
+
+  private async sendOnce(request: TransportRequest): Promise<TransportResponse> {
     const headers: Record<string, string> = { 'X-Vault-Request': 'true', ...request.headers };
     let body: string | undefined;
     if (request.json !== undefined) {
@@ -110,13 +153,15 @@ export class VaultClient {
       try {
         parsed = JSON.parse(text);
       } catch {
-        if (response.ok) {
-          throw new TngError('unavailable', 'vault.malformed', `Vault at ${this.options.addr} answered ${path} with something that is not JSON.`, {
-            hint: 'Check that vault_addr points at Vault and not at a proxy or web page.',
-          });
-        }
+        if (response.ok) throw malformed(this.options.addr, path, 'something that is not JSON');
       }
     }
+    // node-vault hands a success body on as it is: anything but a JSON object would surface as a TypeError.
+    if ((response.status === 200 || response.status === 204) && parsed !== undefined && !isObject(parsed)) {
+      throw malformed(this.options.addr, path, 'JSON that is not an object');
+    }
+    // An empty success carries nothing; each call then finds its fields missing and says so.
+    if ((response.status === 200 || response.status === 204) && parsed === undefined) parsed = {};
     return { statusCode: response.status, body: parsed, request: { path } };
   }
 
@@ -165,6 +210,26 @@ export class VaultClient {
     throw usageError('vault.bad-request', `Vault rejected ${what} (HTTP ${status}${detail}).`, 'Check the profile settings against your Vault configuration.', error);
   }
 
+  /** The `auth` block of a login or renewal, checked: a token, its accessor and its lease. */
+  private authOf(response: unknown, path: string): VaultAuth {
+    const auth = isObject(response) ? response.auth : undefined;
+    if (!isObject(auth) || typeof auth.client_token !== 'string' || auth.client_token === '' || !isSeconds(auth.lease_duration)) {
+      throw malformed(this.addr, path, 'no usable token');
+    }
+    const strings = (value: unknown): string[] | null => (Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : null);
+    return {
+      client_token: auth.client_token,
+      accessor: typeof auth.accessor === 'string' ? auth.accessor : '',
+      policies: strings(auth.policies),
+      token_policies: strings(auth.token_policies),
+      metadata: isObject(auth.metadata) ? (Object.fromEntries(Object.entries(auth.metadata).filter(([, v]) => typeof v === 'string')) as Record<string, string>) : null,
+      lease_duration: auth.lease_duration,
+      renewable: auth.renewable === true,
+      entity_id: typeof auth.entity_id === 'string' ? auth.entity_id : '',
+      ...(typeof auth.token_type === 'string' ? { token_type: auth.token_type } : {}),
+    };
+  }
+
   private tokenHeaders(token: string) {
     return { headers: { 'X-Vault-Token': token } };
   }
@@ -172,8 +237,8 @@ export class VaultClient {
   /** POST auth/<mount>/login {role, jwt}. */
   async jwtLogin(mount: string, role: string, jwt: string): Promise<VaultAuth> {
     try {
-      const response = await this.vault.jwtLogin({ mount_point: mount, role, jwt });
-      return response.auth as VaultAuth;
+      const response: unknown = await this.vault.jwtLogin({ mount_point: mount, role, jwt });
+      return this.authOf(response, `auth/${mount}/login`);
     } catch (error) {
       this.fail(error, 'login', `auth/${mount}/login`);
     }
@@ -181,8 +246,8 @@ export class VaultClient {
 
   async lookupSelf(token: string): Promise<TokenLookup> {
     try {
-      const response = await this.vault.tokenLookupSelf({ requestOptions: this.tokenHeaders(token) });
-      return response.data as TokenLookup;
+      const response: unknown = await this.vault.tokenLookupSelf({ requestOptions: this.tokenHeaders(token) });
+      return this.lookupOf(response);
     } catch (error) {
       this.fail(error, 'session', 'auth/token/lookup-self');
     }
@@ -191,11 +256,31 @@ export class VaultClient {
   async renewSelf(token: string, increment?: string): Promise<VaultAuth> {
     try {
       const args = increment === undefined ? {} : { increment };
-      const response = await this.vault.tokenRenewSelf({ ...args, requestOptions: this.tokenHeaders(token) });
-      return response.auth as VaultAuth;
+      const response: unknown = await this.vault.tokenRenewSelf({ ...args, requestOptions: this.tokenHeaders(token) });
+      return this.authOf(response, 'auth/token/renew-self');
     } catch (error) {
       this.fail(error, 'session', 'auth/token/renew-self');
     }
+  }
+
+  /** `data` of lookup-self, checked: the fields whoami and the session rely on. */
+  private lookupOf(response: unknown): TokenLookup {
+    const data = isObject(response) ? response.data : undefined;
+    if (!isObject(data) || typeof data.accessor !== 'string' || !isSeconds(data.ttl)) {
+      throw malformed(this.addr, 'auth/token/lookup-self', 'no usable token description');
+    }
+    const expireTime = typeof data.expire_time === 'string' && !Number.isNaN(Date.parse(data.expire_time)) ? data.expire_time : null;
+    return {
+      accessor: data.accessor,
+      display_name: typeof data.display_name === 'string' ? data.display_name : '',
+      entity_id: typeof data.entity_id === 'string' ? data.entity_id : '',
+      expire_time: expireTime,
+      policies: Array.isArray(data.policies) ? data.policies.filter((p): p is string => typeof p === 'string') : null,
+      renewable: data.renewable === true,
+      ttl: data.ttl,
+      meta: isObject(data.meta) ? (Object.fromEntries(Object.entries(data.meta).filter(([, v]) => typeof v === 'string')) as Record<string, string>) : null,
+      ...(typeof data.path === 'string' ? { path: data.path } : {}),
+    };
   }
 
   async revokeSelf(token: string): Promise<void> {
@@ -240,8 +325,8 @@ export class VaultClient {
   async oidcCallback(mount: string, params: { state: string; code: string; clientNonce: string }): Promise<VaultAuth> {
     const query = new URLSearchParams({ state: params.state, code: params.code, client_nonce: params.clientNonce, id_token: '' });
     try {
-      const response = await this.vault.request({ path: `/auth/${mount}/oidc/callback?${query}`, method: 'GET' });
-      return response.auth as VaultAuth;
+      const response: unknown = await this.vault.request({ path: `/auth/${mount}/oidc/callback?${query}`, method: 'GET' });
+      return this.authOf(response, `auth/${mount}/oidc/callback`);
     } catch (error) {
       this.fail(error, 'login', `auth/${mount}/oidc/callback`);
     }

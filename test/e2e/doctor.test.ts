@@ -97,7 +97,7 @@ describe('tng doctor against the sandbox', () => {
   it('on a terminal the marks are coloured, unless NO_COLOR is set', async () => {
     const world = await freshWorld();
     try {
-      const coloured = await world.run(['doctor', '--profile', world.profile], { tty: true, env: { TERM: 'xterm', NO_COLOR: undefined } });
+      const coloured = await world.run(['doctor', '--profile', world.profile], { tty: true, env: { TERM: 'xterm', NO_COLOR: undefined, CI: undefined } });
       assert.equal(coloured.code, 0, coloured.stdout);
       assert.ok(coloured.stdout.includes('\u001b[32m✔\u001b[0m config'), coloured.stdout);
       const plain = await world.run(['doctor', '--profile', world.profile], { tty: true, env: { TERM: 'xterm', NO_COLOR: '1' } });

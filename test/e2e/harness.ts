@@ -11,6 +11,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { quote } from 'shell-quote';
 import { CLIENT_ID, ROLE, type Sandbox } from '../sandbox/index.ts';
+import { describeLeaks, findLeaks, type CapturedRun } from './hygiene.ts';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const TNG = join(ROOT, 'bin', 'tng');
@@ -43,6 +44,12 @@ export interface World {
   /** Starts tng and lets the test watch its output while it runs. */
   start(args: string[], options?: RunOptions): Running;
   browserRuns(): Promise<Array<Record<string, unknown>>>;
+  /** Every tng run in this world with its output, for the secret-hygiene scan at dispose(). */
+  runs: CapturedRun[];
+  /**
+   * Logs out, checks that no secret the sandbox issued is in any file under HOME or in any captured output
+   * (see hygiene.ts; it throws naming each leak), and removes HOME.
+   */
   dispose(): Promise<void>;
 }
 
@@ -121,6 +128,14 @@ export async function createWorld(): Promise<World> {
     XDG_STATE_HOME: join(home, '.local', 'state'),
     BROWSER: `${process.execPath} ${BROWSER_HELPER}`,
     SANDBOX_BROWSER_LOG: browserLog,
+    // Plain line output on the pty too, as on a CI runner (the pty of `script` has no size anyway); the live
+    // terminal UI is driven in a sized tmux pane by ui.test.ts, which removes this.
+    CI: 'true',
+  };
+  const runs: CapturedRun[] = [];
+  const capture = (args: string[], options: RunOptions, result: RunResult) => {
+    runs.push({ args, stdout: result.stdout, stderr: result.stderr, tty: Boolean(options.tty) });
+    return result;
   };
   const world: World = {
     home,
@@ -129,8 +144,13 @@ export async function createWorld(): Promise<World> {
     browserLog,
     profile: `p${randomBytes(4).toString('hex')}`,
     env,
-    run: (args, options = {}) => runProcess(TNG, args, { ...env, ...options.env }, options),
-    start: (args, options = {}) => startProcess(TNG, args, { ...env, ...options.env }, options),
+    runs,
+    run: async (args, options = {}) => capture(args, options, await runProcess(TNG, args, { ...env, ...options.env }, options)),
+    start: (args, options = {}) => {
+      const running = startProcess(TNG, args, { ...env, ...options.env }, options);
+      void running.exited.then((result) => capture(args, options, result), () => undefined);
+      return running;
+    },
     browserRuns: async () => {
       try {
         const text = await readFile(browserLog, 'utf8');
@@ -141,7 +161,9 @@ export async function createWorld(): Promise<World> {
     },
     dispose: async () => {
       await world.run(['logout', '--all']).catch(() => undefined);
+      const leaks = await findLeaks({ home, runs });
       await rm(home, { recursive: true, force: true });
+      if (leaks.length > 0) throw new Error(describeLeaks(leaks));
     },
   };
   return world;

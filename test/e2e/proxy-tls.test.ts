@@ -66,4 +66,44 @@ describe('TLS trust', () => {
       await world.dispose();
     }
   });
+
+  it('no switch turns verification off: VAULT_SKIP_VERIFY and NODE_TLS_REJECT_UNAUTHORIZED=0 change nothing (exit 6, the hint names vault_cacert)', async () => {
+    const world = await createWorld();
+    try {
+      await initProfile(world, { ...sandbox, vaultAddr: `https://127.0.0.1:${httpsVault.port}` });
+      const skip = { VAULT_SKIP_VERIFY: '1', VAULT_SKIP_VERIFY_TLS: 'true', NODE_TLS_REJECT_UNAUTHORIZED: '0' };
+      const result = await login(world, [], skip);
+      assert.equal(result.code, 6, result.stdout);
+      assert.match(result.stdout, /^tng: Vault at \S+ presented a certificate tng does not trust \(\w+\)\.$/m);
+      assert.match(result.stdout, /^hint: .*vault_cacert/m);
+      assert.doesNotMatch(result.stdout.split('\n').find((l) => l.startsWith('hint: ')) ?? '', /skip|insecure|NODE_TLS/i, 'the hint must not suggest turning verification off');
+    } finally {
+      await world.dispose();
+    }
+  });
+
+  it('nor for STS: with NODE_TLS_REJECT_UNAUTHORIZED=0, an STS endpoint with an untrusted certificate is not believed (exit 6)', async () => {
+    const world = await createWorld();
+    const { createServer } = await import('node:https');
+    // An impostor STS that would vouch for any identity, behind a certificate no one trusts.
+    const impostor = createServer({ cert: pki.certPem, key: pki.keyPem }, (req, res) => {
+      req.resume();
+      res.writeHead(200, { 'content-type': 'text/xml' });
+      res.end('<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult><Arn>arn:aws:iam::999999999999:user/impostor</Arn><UserId>AIDAIMPOSTOR</UserId><Account>999999999999</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>x</RequestId></ResponseMetadata></GetCallerIdentityResponse>');
+    });
+    await new Promise<void>((resolve) => impostor.listen(0, '127.0.0.1', resolve));
+    try {
+      await initProfile(world, sandbox, ['--aws-role', 'deploy']);
+      assert.equal((await login(world)).code, 0);
+      assert.equal((await world.run(['exec', '--profile', world.profile, '--', 'true'])).code, 0);
+      const port = (impostor.address() as { port: number }).port;
+      const result = await world.run(['whoami', '--profile', world.profile], { env: { AWS_ENDPOINT_URL_STS: `https://127.0.0.1:${port}`, NODE_TLS_REJECT_UNAUTHORIZED: '0' } });
+      assert.equal(result.code, 6, result.stderr);
+      assert.doesNotMatch(result.stderr, /impostor|999999999999/);
+      assert.match(result.stderr, /^tng: Cannot reach STS at https:\/\/127\.0\.0\.1:\d+ /m);
+    } finally {
+      impostor.close();
+      await world.dispose();
+    }
+  });
 });

@@ -173,7 +173,11 @@ async function fido2AssertVerify(entry: Record<string, any>, enroll: Record<stri
     Buffer.from(encode(Buffer.from(entry.sig.auth_data as string, 'base64url'))).toString('base64'),
     Buffer.from(entry.sig.signature as string, 'base64url').toString('base64'),
   ].join('\n');
-  const result = await runProcess('/usr/bin/fido2-assert', ['-V', '-p', keyFile, cose.alg === -7 ? 'es256' : 'eddsa'], {}, { input: `${input}\n` });
+  // The flags byte of the authenticator data: ED (0x80) says extension outputs follow (the hmac-secret one),
+  // which libfido2 accepts only when told the extension was asked for (-h).
+  const flags = Buffer.from(entry.sig.auth_data as string, 'base64url')[32] ?? 0;
+  const options = ['-V', '-p', ...((flags & 0x80) !== 0 ? ['-h'] : [])];
+  const result = await runProcess('/usr/bin/fido2-assert', [...options, keyFile, cose.alg === -7 ? 'es256' : 'eddsa'], {}, { input: `${input}\n` });
   return { code: result.code, stderr: result.stderr };
 }
 

@@ -9,7 +9,9 @@
 //
 // SANDBOX_BROWSER_MODE: login (default) | deny (press Cancel) | wrong-state (first hit the redirect URI
 // with ?code=bogus&state=wrong, then log in normally) | replay (log in, then request the callback URL a
-// second time) | noop (only record the URL).
+// second time) | intercept (before delivering the callback, try to redeem its code at the token endpoint
+// without the PKCE verifier and with a wrong one, as a program that intercepted the redirect would) | noop
+// (only record the URL).
 // SANDBOX_BROWSER_LOG: append one JSON line per run:
 //   {"url","mode","steps":[{"url","status"}...],"callback":{"url","status","body"}|null,"extra":[...],"error"?}
 // Node builtins only, every request times out after 5 s, the exit status is always 0.
@@ -252,11 +254,24 @@ async function maybeWrongState(redirectUri) {
   record.extra.push(await attempt('wrong-state', 'GET', u.href));
 }
 
+/**
+ * What a program that intercepted the redirect (another app on this machine, a logged URL) could try: redeem
+ * the code itself, without the PKCE verifier and with a made-up one. Both outcomes go to `extra`.
+ */
+async function intercept(callbackUrl) {
+  const callback = new URL(callbackUrl);
+  const redirectUri = `${callback.origin}${callback.pathname}`;
+  const token = new URL('token', startUrl).href;
+  const form = (extra) => new URLSearchParams({ grant_type: 'authorization_code', code: callback.searchParams.get('code') ?? '', redirect_uri: redirectUri, client_id: 'tng', ...extra }).toString();
+  record.extra.push(await attempt('no-verifier', 'POST', token, form({})));
+  record.extra.push(await attempt('wrong-verifier', 'POST', token, form({ code_verifier: 'a'.repeat(43) })));
+}
+
 async function run() {
   if (!startUrl) throw new Error('usage: browser.mjs <url>');
   new URL(startUrl); // throws on garbage
   if (mode === 'noop') return;
-  if (!['login', 'deny', 'wrong-state', 'replay'].includes(mode)) throw new Error(`unknown SANDBOX_BROWSER_MODE ${mode}`);
+  if (!['login', 'deny', 'wrong-state', 'replay', 'intercept'].includes(mode)) throw new Error(`unknown SANDBOX_BROWSER_MODE ${mode}`);
 
   let method = 'GET';
   let url = startUrl;
@@ -268,6 +283,7 @@ async function run() {
     await maybeWrongState(noteRedirectUri(url));
 
     if (isCallback(url)) {
+      if (mode === 'intercept') await intercept(url);
       record.steps.push({ url, status: null, callback: true });
       let res;
       try {

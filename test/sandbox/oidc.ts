@@ -7,6 +7,10 @@
 // the previous token dead at once, one refresh token per (user, client), the device flow with a
 // verification page at `/dex/device`, and no revocation or end-session endpoint.
 //
+// For the fault matrix it can also fail on purpose — `fault()` (delay, status, dropped connection per path),
+// `down()` / `up()`, `rotateSigningKey()`, `expireRefreshTokens()` / `revokeRefreshTokens()`, `setClockSkew()` —
+// and it records every token, code and client secret it hands out in ./secrets.ts for the hygiene scans.
+//
 // Run it by hand with `node --import tsx test/sandbox/oidc.ts [--port N]`.
 
 import { createHash, generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
@@ -14,7 +18,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
 
+import { setTimeout as sleep } from 'node:timers/promises';
 import { SandboxStore } from './oidc/store.ts';
+import { recordSecret } from './secrets.ts';
 import {
   deviceCodeInputPage,
   deviceConfirmPage,
@@ -55,12 +61,47 @@ export interface SandboxStats {
   refreshTokensIssued: number;
 }
 
+/** A fault for requests under the issuer: the first rule whose method and path prefix match applies. */
+export interface OidcFaultRule {
+  /** Path prefix below the issuer, e.g. `/token`, `/keys`, `/.well-known/openid-configuration`; `/` for all. */
+  path: string;
+  method?: string;
+  /** Wait this long before answering (or before the status / drop). */
+  delayMs?: number;
+  /** Answer with this status and `body` (default `{"error":"server_error",...}`) instead of the provider. */
+  status?: number;
+  body?: unknown;
+  /** Close the connection without an answer. */
+  drop?: boolean;
+  /** Apply this many times, then the rule is gone (default: until clearFaults()). */
+  times?: number;
+}
+
 export interface OidcSandbox {
   /** exactly `http://127.0.0.1:<port>/dex` */
   issuer: string;
   port: number;
   stats(): SandboxStats;
   resetStats(): void;
+  /** Injects a fault (see OidcFaultRule); control endpoints under /__sandbox/ are never affected. */
+  fault(rule: OidcFaultRule): void;
+  clearFaults(): void;
+  /** Stops listening (the issuer is down: connections are refused) until up(). */
+  down(): Promise<void>;
+  up(): Promise<void>;
+  /**
+   * Rotates the signing key: from now on ID tokens are signed with a new key and the JWKS publishes only
+   * that one (a harsher rotation than Dex's, which keeps old keys published for a while).
+   */
+  rotateSigningKey(): void;
+  /** The key id ID tokens are signed with now. */
+  signingKeyId(): string;
+  /** Every stored refresh token runs out now (Dex's validIfNotUsedFor / absoluteLifetime). */
+  expireRefreshTokens(): number;
+  /** Every stored refresh token is revoked (Dex's admin API RevokeRefresh, or a user signing out elsewhere). */
+  revokeRefreshTokens(): number;
+  /** Shifts the `Date` header of every response by `seconds`; 0 undoes it. */
+  setClockSkew(seconds: number): void;
   close(): Promise<void>;
 }
 
@@ -301,6 +342,7 @@ export async function startOidcSandbox(options: OidcSandboxOptions = {}): Promis
   ];
   loopbackRuleClients.add(SANDBOX_CLIENT_ID);
   for (const [i, c] of (options.extraClients ?? []).entries()) {
+    recordSecret('client-secret', c.client_secret);
     const redirectUris = c.redirect_uris ?? [];
     if (redirectUris.length === 0) {
       if (c.client_secret) {
@@ -325,17 +367,17 @@ export async function startOidcSandbox(options: OidcSandboxOptions = {}): Promis
     new interactionPolicy.Check('dex_no_sso', 'every authorization request logs in anew', 'login_required', (ctx) => !ctx.oidc.result?.login),
   );
 
-  const jwk = {
+  const newJwk = () => ({
     ...generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' }),
     kid: randomBytes(8).toString('hex'),
     alg: 'RS256',
     use: 'sig',
-  };
+  });
+  let jwk = newJwk();
 
   const configuration: Record<string, unknown> = {
     adapter: store.adapterFactory,
     clients,
-    jwks: { keys: [jwk] },
     cookies: { keys: [randomBytes(32).toString('base64url')] },
     findAccount: async (_ctx: unknown, sub: string) => {
       const user = bySub.get(sub);
@@ -429,72 +471,88 @@ export async function startOidcSandbox(options: OidcSandboxOptions = {}): Promis
     },
   };
 
-  const provider = new Provider(issuer, configuration);
-  provider.silent = true; // no Koa error logging to the console
-  provider.on('server_error', (_ctx: unknown, err: unknown) => {
-    if (process.env.SANDBOX_OIDC_DEBUG) console.error('sandbox oidc: server_error', err);
-  });
+  /**
+   * One provider per signing key. Everything it keeps (grants, codes, tokens, sessions, interactions) lives
+   * in `store`, so a provider built for a new key carries on where the previous one stopped.
+   */
+  function buildProvider(signingKey: Record<string, unknown>): ProviderInstance {
+    const provider = new Provider(issuer, { ...configuration, jwks: { keys: [signingKey] } });
+    provider.silent = true; // no Koa error logging to the console
+    provider.on('server_error', (_ctx: unknown, err: unknown) => {
+      if (process.env.SANDBOX_OIDC_DEBUG) console.error('sandbox oidc: server_error', err);
+    });
 
-  // Redirect URI rule (Dex validateRedirectURI): exact match, or the loopback rule for public clients
-  // that registered none.
-  const exactRedirectAllowed = provider.Client.prototype.redirectUriAllowed;
-  provider.Client.prototype.redirectUriAllowed = function redirectUriAllowed(this: { clientId: string }, value: string) {
-    if (loopbackRuleClients.has(this.clientId)) return isLoopbackHttpRedirect(value);
-    return exactRedirectAllowed.call(this, value);
-  };
+    // Redirect URI rule (Dex validateRedirectURI): exact match, or the loopback rule for public clients
+    // that registered none.
+    const exactRedirectAllowed = provider.Client.prototype.redirectUriAllowed;
+    provider.Client.prototype.redirectUriAllowed = function redirectUriAllowed(this: { clientId: string }, value: string) {
+      if (loopbackRuleClients.has(this.clientId)) return isLoopbackHttpRedirect(value);
+      return exactRedirectAllowed.call(this, value);
+    };
 
-  // Post-processing of oidc-provider's responses so they read like Dex's.
-  provider.use(async (ctx, next) => {
-    try {
-      await next();
-    } finally {
-      if (ctx.method === 'POST' && ctx.path === '/token') {
-        const gt = ctx.oidc?.params?.grant_type ?? ctx.oidc?.body?.grant_type;
-        const key = typeof gt === 'string' && gt ? gt : '(none)';
-        stats.tokens[key] = (stats.tokens[key] ?? 0) + 1;
-      }
-    }
-
-    if (ctx.method === 'GET' && ctx.path === '/.well-known/openid-configuration' && ctx.status === 200) {
-      const d = ctx.body as Record<string, unknown>;
-      ctx.body = {
-        issuer: d.issuer,
-        authorization_endpoint: d.authorization_endpoint,
-        token_endpoint: d.token_endpoint,
-        jwks_uri: d.jwks_uri,
-        userinfo_endpoint: d.userinfo_endpoint,
-        device_authorization_endpoint: d.device_authorization_endpoint,
-        ...(d.revocation_endpoint ? { revocation_endpoint: d.revocation_endpoint } : {}),
-        grant_types_supported: ['authorization_code', 'refresh_token', DEVICE_CODE_GRANT],
-        response_types_supported: ['code'],
-        subject_types_supported: ['public'],
-        id_token_signing_alg_values_supported: ['RS256'],
-        code_challenge_methods_supported: ['S256', 'plain'],
-        scopes_supported: ['openid', 'email', 'groups', 'profile', 'offline_access'],
-        token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
-        claims_supported: ['iss', 'sub', 'aud', 'iat', 'exp', 'email', 'email_verified', 'groups', 'name', 'preferred_username'],
-      };
-    } else if (ctx.method === 'POST' && ctx.path === '/device/code' && ctx.status === 200) {
-      const body = ctx.body as Record<string, unknown>;
-      ctx.body = { ...body, interval: deviceInterval };
-    } else if (ctx.method === 'GET' && /^\/auth(\/[^/]+)?$/.test(ctx.path) && ctx.status >= 300 && ctx.status < 400) {
-      // Dex does not send RFC 9207's `iss` in the authorization response.
-      const location = ctx.response.get('Location');
-      if (location && !location.startsWith(`${MOUNT}/`) && !location.startsWith(issuer)) {
-        try {
-          const u = new URL(location);
-          if (u.searchParams.has('iss')) {
-            u.searchParams.delete('iss');
-            ctx.set('Location', u.href);
-          }
-        } catch {
-          // not an absolute URL: leave it alone
+    // Post-processing of oidc-provider's responses so they read like Dex's.
+    provider.use(async (ctx, next) => {
+      try {
+        await next();
+      } finally {
+        if (ctx.method === 'POST' && ctx.path === '/token') {
+          const gt = ctx.oidc?.params?.grant_type ?? ctx.oidc?.body?.grant_type;
+          const key = typeof gt === 'string' && gt ? gt : '(none)';
+          stats.tokens[key] = (stats.tokens[key] ?? 0) + 1;
         }
       }
-    }
-  });
 
-  const providerCallback = provider.callback();
+      if (ctx.method === 'GET' && ctx.path === '/.well-known/openid-configuration' && ctx.status === 200) {
+        const d = ctx.body as Record<string, unknown>;
+        ctx.body = {
+          issuer: d.issuer,
+          authorization_endpoint: d.authorization_endpoint,
+          token_endpoint: d.token_endpoint,
+          jwks_uri: d.jwks_uri,
+          userinfo_endpoint: d.userinfo_endpoint,
+          device_authorization_endpoint: d.device_authorization_endpoint,
+          ...(d.revocation_endpoint ? { revocation_endpoint: d.revocation_endpoint } : {}),
+          grant_types_supported: ['authorization_code', 'refresh_token', DEVICE_CODE_GRANT],
+          response_types_supported: ['code'],
+          subject_types_supported: ['public'],
+          id_token_signing_alg_values_supported: ['RS256'],
+          code_challenge_methods_supported: ['S256', 'plain'],
+          scopes_supported: ['openid', 'email', 'groups', 'profile', 'offline_access'],
+          token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+          claims_supported: ['iss', 'sub', 'aud', 'iat', 'exp', 'email', 'email_verified', 'groups', 'name', 'preferred_username'],
+        };
+      } else if (ctx.method === 'POST' && ctx.path === '/token' && ctx.status === 200) {
+        // The hygiene scans look for every token handed out.
+        const body = (ctx.body ?? {}) as Record<string, unknown>;
+        if (typeof body.id_token === 'string') recordSecret('id-token', body.id_token);
+        if (typeof body.access_token === 'string') recordSecret('access-token', body.access_token);
+        if (typeof body.refresh_token === 'string') recordSecret('refresh-token', body.refresh_token);
+      } else if (ctx.method === 'POST' && ctx.path === '/device/code' && ctx.status === 200) {
+        const body = ctx.body as Record<string, unknown>;
+        if (typeof body.device_code === 'string') recordSecret('device-code', body.device_code);
+        ctx.body = { ...body, interval: deviceInterval };
+      } else if (ctx.method === 'GET' && /^\/auth(\/[^/]+)?$/.test(ctx.path) && ctx.status >= 300 && ctx.status < 400) {
+        // Dex does not send RFC 9207's `iss` in the authorization response.
+        const location = ctx.response.get('Location');
+        if (location && !location.startsWith(`${MOUNT}/`) && !location.startsWith(issuer)) {
+          try {
+            const u = new URL(location);
+            recordSecret('authorization-code', u.searchParams.get('code'));
+            if (u.searchParams.has('iss')) {
+              u.searchParams.delete('iss');
+              ctx.set('Location', u.href);
+            }
+          } catch {
+            // not an absolute URL: leave it alone
+          }
+        }
+      }
+    });
+    return provider;
+  }
+
+  let provider = buildProvider(jwk);
+  let providerCallback = provider.callback();
 
   /** Dex-isms for an authorization request, applied to the query before oidc-provider parses it. */
   function rewriteAuthorizationQuery(search: string): string {
@@ -600,10 +658,42 @@ export async function startOidcSandbox(options: OidcSandboxOptions = {}): Promis
     );
   }
 
+  let faults: Array<OidcFaultRule & { remaining: number }> = [];
+  let clockSkewSeconds = 0;
+  const takeFault = (method: string, path: string): OidcFaultRule | undefined => {
+    const below = path.startsWith(MOUNT) ? path.slice(MOUNT.length) || '/' : path;
+    const index = faults.findIndex((f) => (f.method === undefined || f.method.toUpperCase() === method) && below.startsWith(f.path));
+    if (index < 0) return undefined;
+    const fault = faults[index] as OidcFaultRule & { remaining: number };
+    fault.remaining -= 1;
+    if (fault.remaining <= 0) faults.splice(index, 1);
+    return fault;
+  };
+
   routing.handle = (req, res) => {
     const url = new URL(req.url ?? '/', 'http://sandbox.invalid');
     const path = url.pathname;
+    if (clockSkewSeconds !== 0) res.setHeader('Date', new Date(Date.now() + clockSkewSeconds * 1000).toUTCString());
+    if (!path.startsWith('/__sandbox/')) {
+      const fault = takeFault((req.method ?? 'GET').toUpperCase(), path);
+      if (fault) {
+        void (async () => {
+          if (fault.delayMs) await sleep(fault.delayMs);
+          if (fault.drop) {
+            req.socket.destroy();
+          } else if (fault.status !== undefined) {
+            sendJson(res, fault.status, fault.body ?? { error: 'server_error', error_description: `sandbox fault: HTTP ${fault.status}` });
+          } else {
+            serve(req, res, url, path);
+          }
+        })();
+        return;
+      }
+    }
+    serve(req, res, url, path);
+  };
 
+  const serve = (req: IncomingMessage, res: ServerResponse, url: URL, path: string) => {
     if (path === '/__sandbox/stats' && req.method === 'GET') {
       sendJson(res, 200, structuredClone(stats));
       return;
@@ -648,6 +738,18 @@ export async function startOidcSandbox(options: OidcSandboxOptions = {}): Promis
     providerCallback(req, res);
   };
 
+  let listening = true;
+  const stopListening = () =>
+    new Promise<void>((resolve, reject) => {
+      if (!listening) {
+        resolve();
+        return;
+      }
+      listening = false;
+      server.close((err) => (err ? reject(err) : resolve()));
+      server.closeAllConnections();
+    });
+
   return {
     issuer,
     port,
@@ -655,11 +757,39 @@ export async function startOidcSandbox(options: OidcSandboxOptions = {}): Promis
     resetStats: () => {
       stats = { authorizations: 0, tokens: {}, refreshTokensIssued: 0 };
     },
-    close: () =>
+    fault: (rule) => {
+      if (typeof rule.path !== 'string' || !rule.path.startsWith('/')) throw new Error('sandbox oidc: a fault needs a "path" starting with "/"');
+      faults.push({ ...rule, remaining: rule.times ?? Number.POSITIVE_INFINITY });
+    },
+    clearFaults: () => {
+      faults = [];
+    },
+    down: stopListening,
+    up: () =>
       new Promise<void>((resolve, reject) => {
-        server.close((err) => (err ? reject(err) : resolve()));
-        server.closeAllConnections();
+        if (listening) {
+          resolve();
+          return;
+        }
+        server.once('error', reject);
+        server.listen(port, '127.0.0.1', () => {
+          server.off('error', reject);
+          listening = true;
+          resolve();
+        });
       }),
+    rotateSigningKey: () => {
+      jwk = newJwk();
+      provider = buildProvider(jwk);
+      providerCallback = provider.callback();
+    },
+    signingKeyId: () => jwk.kid,
+    expireRefreshTokens: () => store.expireRefreshTokens(),
+    revokeRefreshTokens: () => store.revokeRefreshTokens(),
+    setClockSkew: (seconds) => {
+      clockSkewSeconds = seconds;
+    },
+    close: stopListening,
   };
 }
 

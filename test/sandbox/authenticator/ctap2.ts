@@ -20,6 +20,7 @@ import {
 } from './crypto.ts';
 import { TouchError, type TouchController } from './touch.ts';
 import { makeAttestationIdentity, type AttestationIdentity } from './x509.ts';
+import { recordSecret } from '../secrets.ts';
 
 // CTAP2 status codes used here.
 export const ST = {
@@ -673,7 +674,9 @@ export class AuthenticatorCore {
     const extOut = new Map<CborKey, CborInput>();
     if (hmac && cred.wrapped.hmacSecret) {
       const credRandom = this.keys.credRandom(cred.wrapped, uv);
-      const output = Buffer.concat(hmac.salts.map((s) => hmacSha256(credRandom, s)));
+      const outputs = hmac.salts.map((s) => hmacSha256(credRandom, s));
+      for (const one of outputs) recordSecret('hmac-output', one);
+      const output = Buffer.concat(outputs);
       extOut.set('hmac-secret', hmac.protocol.encrypt(hmac.sharedSecret, output));
     }
     const record = this.register(cred.id, rpId, cred.wrapped.key.alg);

@@ -23,6 +23,7 @@ import { AuthenticatorCore, type PersistedState } from './ctap2.ts';
 import { ALG_EDDSA, ALG_ES256 } from './crypto.ts';
 import { CtapHidServer } from './ctaphid.ts';
 import { TouchController, type TouchMode } from './touch.ts';
+import { recordSecret } from '../secrets.ts';
 
 export type { TouchMode } from './touch.ts';
 
@@ -133,6 +134,7 @@ export async function startVirtualAuthenticator(options: VirtualAuthenticatorOpt
       if (stateFile) saveState(stateFile, state);
     },
   );
+  recordSecret('pin', options.pin);
   if (options.pin !== undefined) core.setPin(options.pin);
   else if (stateFile) saveState(stateFile, core.snapshot());
 
@@ -145,7 +147,10 @@ export async function startVirtualAuthenticator(options: VirtualAuthenticatorOpt
     device: `unix:${socketPath}`,
     socketPath,
     setTouch: (mode) => touch.setMode(mode),
-    setPin: (pin) => core.setPin(pin),
+    setPin: (pin) => {
+      recordSecret('pin', pin);
+      core.setPin(pin);
+    },
     pinRetries: () => core.pinRetries(),
     powerCycle: () => core.powerCycle(),
     stats: () => ({

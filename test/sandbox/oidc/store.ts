@@ -68,6 +68,26 @@ export class SandboxStore {
     return n;
   }
 
+  /** Makes every stored refresh token run out now (it stays stored until looked up, as expired). Returns how many. */
+  expireRefreshTokens(): number {
+    let n = 0;
+    for (const id of [...this.#model('RefreshToken').keys()]) {
+      const e = this.#live('RefreshToken', id);
+      if (e) {
+        e.expiresAt = Date.now() - 1;
+        n++;
+      }
+    }
+    return n;
+  }
+
+  /** Deletes every refresh token (revocation by an administrator). Returns how many. */
+  revokeRefreshTokens(): number {
+    const n = this.refreshTokenCount();
+    this.#model('RefreshToken').clear();
+    return n;
+  }
+
   /** The factory handed to oidc-provider as `adapter`. */
   readonly adapterFactory = (name: string): ProviderAdapter => {
     const model = () => this.#model(name);

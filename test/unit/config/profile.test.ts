@@ -39,6 +39,11 @@ describe('validateProfile', () => {
     assert.throws(() => validateProfile('work', { issuer: minimal.issuer }), /lacks client_id, vault_addr, vault_role/);
     assert.throws(() => validateProfile('work', { ...minimal, vault_adr: 'x' }), /vault_adr is not a known key/);
     assert.equal(exitCodeOf(() => validateProfile('work', { ...minimal, vault_adr: 'x' })), 2);
+    // Names every object inherits are no profile keys either (found by the config fuzzing).
+    for (const key of ['constructor', 'toString', 'hasOwnProperty', '__proto__']) {
+      const table: unknown = JSON.parse(`${JSON.stringify(minimal).slice(0, -1)},"${key}":"x"}`); // as a TOML parser builds it: an own key
+      assert.throws(() => validateProfile('work', table), new RegExp(`${key} is not a known key`));
+    }
   });
 
   it('checks types, enums, ports and durations', () => {

@@ -95,3 +95,84 @@ describe('VaultClient secrecy', () => {
     assert.doesNotMatch(child.stderr, /secret\.id\.token/);
   });
 });
+
+describe('VaultClient retries and malformed answers', () => {
+  /** Answers each request with the next of `answers` (status, body), recording the paths asked for. */
+  function scripted(answers: Array<[number, unknown]>, seen: string[]): Fetch {
+    return async (input, init = {}) => {
+      seen.push(`${init.method ?? 'GET'} ${new URL(String(input)).pathname}`);
+      const [status, body] = answers.shift() ?? [599, { errors: ['no more answers'] }];
+      return new Response(body === undefined ? null : JSON.stringify(body), { status });
+    };
+  }
+  const lookupData = { data: { accessor: 'acc', display_name: 'jwt-a', entity_id: 'e', expire_time: null, policies: ['default'], renewable: true, ttl: 600 } };
+  const loginAuth = { auth: { client_token: 'hvs.new', accessor: 'acc', policies: ['default'], metadata: {}, lease_duration: 900, renewable: true, entity_id: 'e' } };
+  const client = (fetch: Fetch) => new VaultClient({ addr: 'http://127.0.0.1:8200', fetch, retryDelayMs: () => 1 });
+
+  it('lookup-self (a read) is tried once more after a 500, and then succeeds', async () => {
+    const seen: string[] = [];
+    const lookup = await client(scripted([[500, { errors: ['internal error'] }], [200, lookupData]], seen)).lookupSelf('t');
+    assert.equal(lookup.accessor, 'acc');
+    assert.deepEqual(seen, ['GET /v1/auth/token/lookup-self', 'GET /v1/auth/token/lookup-self']);
+  });
+
+  it('the retry is bounded: two 500s in a row are exit 6 after exactly two requests', async () => {
+    const seen: string[] = [];
+    assert.equal(await exitCodeOf(client(scripted([[500, { errors: [] }], [500, { errors: [] }], [200, lookupData]], seen)).lookupSelf('t')), 6);
+    assert.equal(seen.length, 2);
+  });
+
+  it('the default pause before the retry is jittered between 100 and 300 ms', async () => {
+    const seen: string[] = [];
+    const started = Date.now();
+    await new VaultClient({ addr: 'http://127.0.0.1:8200', fetch: scripted([[503, { errors: ['standby'] }], [200, lookupData]], seen) }).lookupSelf('t');
+    const waited = Date.now() - started;
+    assert.ok(waited >= 95 && waited < 1000, `waited ${waited} ms`);
+  });
+
+  it('a sealed Vault, a 403 and a 429 are not retried', async () => {
+    for (const [status, body, code] of [[503, { errors: ['Vault is sealed'] }, 6], [403, { errors: ['permission denied'] }, 3], [429, { errors: ['rate limit'] }, 6]] as const) {
+      const seen: string[] = [];
+      assert.equal(await exitCodeOf(client(scripted([[status, body], [200, lookupData]], seen)).lookupSelf('t')), code);
+      assert.equal(seen.length, 1, `HTTP ${status} was retried`);
+    }
+  });
+
+  it('calls that create or change something are never retried: login, renew, revoke, AWS issuance (even the GET of aws/creds)', async () => {
+    const calls: Array<[string, (c: VaultClient) => Promise<unknown>]> = [
+      ['login', (c) => c.jwtLogin('jwt', 'r', 'j')],
+      ['renew', (c) => c.renewSelf('t')],
+      ['revoke', (c) => c.revokeSelf('t')],
+      ['aws sts', (c) => c.awsWrite('t', 'aws/sts/deploy', { ttl: '900s' })],
+      ['aws creds', (c) => c.awsRead('t', 'aws/creds/deploy')],
+    ];
+    for (const [name, call] of calls) {
+      const seen: string[] = [];
+      assert.equal(await exitCodeOf(call(client(scripted([[500, { errors: ['internal error'] }], [200, loginAuth]], seen)))), 6, name);
+      assert.equal(seen.length, 1, `${name} was sent ${seen.length} times`);
+    }
+  });
+
+  it('a dropped connection on a read is retried once; on a login it is not', async () => {
+    let calls = 0;
+    const flaky: Fetch = async () => {
+      calls++;
+      if (calls === 1) throw Object.assign(new TypeError('fetch failed'), { cause: { code: 'ECONNRESET' } });
+      return new Response(JSON.stringify(calls === 2 ? lookupData : loginAuth), { status: 200 });
+    };
+    assert.equal((await client(flaky).lookupSelf('t')).accessor, 'acc');
+    assert.equal(calls, 2);
+    calls = 0;
+    assert.equal(await exitCodeOf(client(flaky).jwtLogin('jwt', 'r', 'j')), 6);
+    assert.equal(calls, 1);
+  });
+
+  it('a success answer without a usable token or description is exit 6, never a TypeError', async () => {
+    for (const body of [null, [], 'hvs.x', { auth: null }, { auth: { client_token: 5 } }, { auth: { client_token: 'x', lease_duration: -1 } }, { auth: { client_token: 'x', lease_duration: 1e300 } }]) {
+      assert.equal(await exitCodeOf(client(scripted([[200, body]], [])).jwtLogin('jwt', 'r', 'j')), 6, JSON.stringify(body));
+    }
+    for (const body of [null, { data: null }, { data: { accessor: 'a' } }, { data: { accessor: 'a', ttl: Number.MAX_VALUE } }]) {
+      assert.equal(await exitCodeOf(client(scripted([[200, body], [200, body]], [])).lookupSelf('t')), 6, JSON.stringify(body));
+    }
+  });
+});
