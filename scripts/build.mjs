@@ -2,7 +2,7 @@
 // `tng/lambda` helper as a file of its own (dist/lambda.js, declarations in dist/lambda/) that shares no
 // chunk with the CLI.
 import { build } from 'esbuild';
-import { rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import ts from 'typescript';
 
 await rm(new URL('../dist', import.meta.url), { recursive: true, force: true });
@@ -28,7 +28,9 @@ const cli = await build({
   metafile: true,
 });
 // Which chunk holds which module: test/e2e/bundle.test.ts proves from it that exec and credential-process never reach ink.
-await writeFile(new URL('../dist/meta.json', import.meta.url), JSON.stringify(cli.metafile));
+// Kept beside dist/, not in it: it is for the tests, not for the package.
+await mkdir(new URL('../build/', import.meta.url), { recursive: true });
+await writeFile(new URL('../build/meta.json', import.meta.url), JSON.stringify(cli.metafile));
 
 // The Lambda helper's dependencies (@smithy/signature-v4, @aws-crypto/sha256-js, the credential provider)
 // are package dependencies, resolved from node_modules where the function is deployed.

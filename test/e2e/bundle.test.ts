@@ -18,7 +18,7 @@ interface Metafile {
 const UI_ONLY = /^(node_modules\/(ink|react|react-reconciler|scheduler|yoga-layout|qrcode)\/|src\/ui\/ink\/)/;
 
 async function metafile(): Promise<Metafile> {
-  return JSON.parse(await readFile(join(ROOT, 'dist', 'meta.json'), 'utf8')) as Metafile;
+  return JSON.parse(await readFile(join(ROOT, 'build', 'meta.json'), 'utf8')) as Metafile;
 }
 
 /** Every module reachable from `start`; `dynamic`: through import() too, else only through static imports. */
