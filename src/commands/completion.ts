@@ -4,7 +4,7 @@ import { PROFILE_KEYS } from '../config/profile.ts';
 import type { Deps } from '../deps.ts';
 import { usageError } from '../errors.ts';
 import { SHELLS, completionScript, type CompletionCommand, type CompletionOption, type Shell } from '../ui/completion.ts';
-import type { Done } from './shared.ts';
+import { withProfile, type Done } from './shared.ts';
 
 export interface CompletionOptions {
   shell?: string;
@@ -57,7 +57,8 @@ export function describeProgram(command: Command): CompletionCommand {
 }
 
 export function completionCommand(deps: Deps, done: Done, run = runCompletion): Command {
-  const command: Command = new Command('completion')
+  // --profile is accepted like on every command; the script is the same for every profile.
+  const command: Command = withProfile(new Command('completion'))
     .description('print a shell completion script (commands, flags, profile names) for bash, zsh or fish')
     .addArgument(new Argument('[shell]', 'bash, zsh or fish').choices(SHELLS))
     .addOption(new Option('--profiles', 'print the profile names (used by the scripts)').hideHelp())
