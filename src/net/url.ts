@@ -1,10 +1,10 @@
 import { isIP } from 'node:net';
 import { usageError } from '../errors.ts';
 
-/** Loopback hosts: 127.0.0.0/8, ::1 and localhost. */
+/** Loopback hosts as the contract names them: 127.0.0.0/8, ::1 and localhost (a hostname as URL parses it). */
 export function isLoopbackHost(hostname: string): boolean {
   const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
-  if (host === 'localhost' || host.endsWith('.localhost')) return true;
+  if (host === 'localhost') return true;
   if (isIP(host) === 4) return host.startsWith('127.');
   if (isIP(host) === 6) return host === '::1' || host === '0:0:0:0:0:0:0:1';
   return false;

@@ -426,7 +426,9 @@ async function configProperty(): Promise<FuzzProperty & { close(): Promise<void>
       }
       for (const url of [profile.issuer, profile.vaultAddr]) {
         const parsed = new URL(url);
-        if (parsed.protocol !== 'https:' && !['127.0.0.1', 'localhost', '[::1]'].includes(parsed.hostname)) throw new Error(`an insecure URL passed: ${url}`);
+        // The contract's loopback hosts: 127.0.0.0/8 (as the URL parser reads the host: `127.5556` is 127.0.21.196), [::1], localhost.
+        const loopback = /^127\.\d+\.\d+\.\d+$/.test(parsed.hostname) || ['localhost', '[::1]'].includes(parsed.hostname);
+        if (parsed.protocol !== 'https:' && !loopback) throw new Error(`an insecure URL passed: ${url}`);
       }
       if (profile.redirectPort !== undefined && !(Number.isInteger(profile.redirectPort) && profile.redirectPort >= 1 && profile.redirectPort <= 65535)) throw new Error('a bad port passed');
       if (!(profile.awsTtlSeconds > 0) || !profile.scopes.every((s) => typeof s === 'string')) throw new Error('a bad ttl or scope passed');
