@@ -426,7 +426,7 @@ async function configProperty(): Promise<FuzzProperty & { close(): Promise<void>
       }
       for (const url of [profile.issuer, profile.vaultAddr]) {
         const parsed = new URL(url);
-        // The contract's loopback hosts: 127.0.0.0/8 (as the URL parser reads the host: `127.5556` is 127.0.21.196), [::1], localhost.
+        // The contract's loopback hosts: 127.0.0.0/8 (as the URL parser reads the host: `127.5556` is 127.0.21.180), [::1], localhost.
         const loopback = /^127\.\d+\.\d+\.\d+$/.test(parsed.hostname) || ['localhost', '[::1]'].includes(parsed.hostname);
         if (parsed.protocol !== 'https:' && !loopback) throw new Error(`an insecure URL passed: ${url}`);
       }
