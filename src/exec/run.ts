@@ -36,16 +36,18 @@ export function argvDigest(argv: string[]): string {
 export async function execute(profile: Profile, plan: ExecPlan, deps: Deps): Promise<number> {
   const argvSha256 = argvDigest([plan.command, ...plan.args]);
   const program = basename(plan.command);
-  // With touch = "exec" the exec's own entry is signed by the touch, and its id is TNG_AUDIT_ID. A sealed
-  // secrets file opens with that same touch, so then it comes first; otherwise the session is checked first.
-  const signExec = async () => {
-    const { touchAndSign } = await import('../hardware/signed-touch.ts');
-    const body = { event: 'exec' as const, profile: profile.name, program, argv_sha256: argvSha256 };
-    return (await touchAndSign(profile, body, { purpose: `Touch your security key to run ${program}.`, openDataKey: deps.env.TNG_KEYCHAIN === 'file' }, deps)).entry;
-  };
-  let signed = profile.touch === 'exec' && deps.env.TNG_KEYCHAIN === 'file' ? await signExec() : undefined;
-  const session = await currentSession(profile, deps, true);
-  if (profile.touch === 'exec') signed ??= await signExec();
+  // With touch = "exec" the exec's own entry is signed by the touch, and its id is TNG_AUDIT_ID.
+  const loadSession = () => currentSession(profile, deps, true);
+  const { session, signed } =
+    profile.touch === 'exec'
+      ? await (await import('../hardware/signed-touch.ts')).withExecTouch(
+          profile,
+          { event: 'exec', profile: profile.name, program, argv_sha256: argvSha256 },
+          `Touch your security key to run ${program}.`,
+          deps,
+          loadSession,
+        )
+      : { session: await loadSession(), signed: undefined };
   const auditId = signed?.id ?? randomUUID();
   const role = plan.noAws ? undefined : (plan.role ?? profile.awsRole);
   const request: AwsRequest | undefined = role

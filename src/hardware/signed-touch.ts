@@ -43,3 +43,22 @@ export async function touchAndSign(
     await authenticator.close();
   }
 }
+
+/**
+ * `touch = "exec"`: the command's own entry is signed by a touch, and the session is loaded. A sealed
+ * secrets file (TNG_KEYCHAIN=file) opens with that same touch, so then the touch comes first; otherwise the
+ * session is checked first, so a command without a session asks for no touch.
+ */
+export async function withExecTouch<S>(
+  profile: Pick<Profile, 'name' | 'fido2'>,
+  body: SignedBody,
+  purpose: string,
+  deps: TouchDeps & Pick<Deps, 'paths'>,
+  loadSession: () => Promise<S>,
+): Promise<{ session: S; signed: AuditEntry }> {
+  const fileKeychain = deps.env.TNG_KEYCHAIN === 'file';
+  const sign = async () => (await touchAndSign(profile, body, { purpose, openDataKey: fileKeychain }, deps)).entry;
+  const first = fileKeychain ? await sign() : undefined;
+  const session = await loadSession();
+  return { session, signed: first ?? (await sign()) };
+}
