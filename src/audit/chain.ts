@@ -454,30 +454,6 @@ async function enrolledKey(handle: FileHandle, credentialId: string): Promise<Ke
 // Queries
 
 /**
- * The signed login an exec runs under: with `vaultAccessor`, the login named by the latest session entry
- * of the profile with that Vault accessor (undefined when that login is not signed); without it, the
- * profile's latest signed login.
- */
-export async function lastSignedLogin(stateDir: string, profile: string, options: { vaultAccessor?: string } = {}): Promise<AuditEntry | undefined> {
-  return signedLoginIn((await readTrail(stateDir)).entries, profile, options);
-}
-
-export function signedLoginIn(entries: AuditEntry[], profile: string, options: { vaultAccessor?: string } = {}): AuditEntry | undefined {
-  const signed = (entry: AuditEntry | undefined) => (entry?.event === 'login' && entry.profile === profile && entry.sig !== undefined ? entry : undefined);
-  if (options.vaultAccessor === undefined) {
-    for (let i = entries.length - 1; i >= 0; i--) if (signed(entries[i])) return entries[i];
-    return undefined;
-  }
-  for (let i = entries.length - 1; i >= 0; i--) {
-    const entry = entries[i] as AuditEntry;
-    if (entry.event === 'session' && entry.profile === profile && entry.vault_accessor === options.vaultAccessor) {
-      return signed(entries.find((e) => e.id === entry.login));
-    }
-  }
-  return undefined;
-}
-
-/**
  * The signed entry that vouches for entry `id`: itself when signed, else the signed login a session or
  * exec names. Undefined when there is none (only meaningful on a trail that verifies).
  */

@@ -4,7 +4,6 @@ import { describe, it } from 'node:test';
 import {
   appendEntry,
   appendSigned,
-  lastSignedLogin,
   newNonce,
   readTrail,
   signedAnchor,
@@ -34,9 +33,7 @@ describe('append and verify', () => {
       const enroll = await appendEntry(state.dir, enrollBody('work', key));
       const login = await signedLogin(state.dir, key);
       const sess = await session(state.dir, login, 'acc-1');
-      const under = await lastSignedLogin(state.dir, 'work', { vaultAccessor: 'acc-1' });
-      assert.equal(under?.id, login.id);
-      const exec = await appendEntry(state.dir, { event: 'exec', profile: 'work', program: 'terraform', argv_sha256: ARGV, vault_accessor: 'acc-1', aws_access_key_id: 'AKIA1', login: under?.id ?? null }, { id: 'e0e0e0e0-0000-4000-8000-000000000000' });
+      const exec = await appendEntry(state.dir, { event: 'exec', profile: 'work', program: 'terraform', argv_sha256: ARGV, vault_accessor: 'acc-1', aws_access_key_id: 'AKIA1', login: login.id }, { id: 'e0e0e0e0-0000-4000-8000-000000000000' });
       const signedExec = await appendSigned(
         state.dir,
         { event: 'exec', profile: 'work', program: 'aws', argv_sha256: ARGV, vault_accessor: 'acc-1', aws_access_key_id: null, credential_id: key.credentialId, nonce: newNonce() },
@@ -82,8 +79,6 @@ describe('append and verify', () => {
       assert.equal(sess.id, 'fixed-id');
       assert.equal(sess.seq, 2);
       assert.equal(verifyTrail(await readTrail(state.dir)).ok, true);
-      // An unsigned login is not what an exec names.
-      assert.equal(await lastSignedLogin(state.dir, 'p', { vaultAccessor: 'a' }), undefined);
     } finally {
       await state.dispose();
     }
@@ -103,26 +98,6 @@ describe('append and verify', () => {
     }
   });
 
-  it('lastSignedLogin: by Vault accessor the session\'s own login, else the profile\'s latest signed login', async () => {
-    const state = await tempStateDir();
-    try {
-      const key = testKey();
-      await appendEntry(state.dir, enrollBody('work', key));
-      const first = await signedLogin(state.dir, key);
-      await session(state.dir, first, 'acc-1');
-      const second = await signedLogin(state.dir, key);
-      await session(state.dir, second, 'acc-2');
-      const other = await signedLogin(state.dir, key, 'other');
-      assert.equal((await lastSignedLogin(state.dir, 'work', { vaultAccessor: 'acc-1' }))?.id, first.id);
-      assert.equal((await lastSignedLogin(state.dir, 'work', { vaultAccessor: 'acc-2' }))?.id, second.id);
-      assert.equal(await lastSignedLogin(state.dir, 'work', { vaultAccessor: 'unknown' }), undefined);
-      assert.equal((await lastSignedLogin(state.dir, 'work'))?.id, second.id);
-      assert.equal((await lastSignedLogin(state.dir, 'other'))?.id, other.id);
-      assert.equal(await lastSignedLogin(state.dir, 'none'), undefined);
-    } finally {
-      await state.dispose();
-    }
-  });
 });
 
 describe('signed appends', () => {

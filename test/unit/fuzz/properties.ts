@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
 import { stringify } from 'smol-toml';
-import { appendEntry, parseTrail, readTrail, signedAnchor, signedLoginIn } from '../../../src/audit/chain.ts';
+import { appendEntry, parseTrail, readTrail, signedAnchor } from '../../../src/audit/chain.ts';
 import { buildExport, formatExport, verifyData } from '../../../src/audit/export.ts';
 import { verificationError, verifyTrail } from '../../../src/audit/verify.ts';
 import { callerIdentity } from '../../../src/aws/sts.ts';
@@ -493,7 +493,6 @@ async function auditProperties(): Promise<Array<FuzzProperty & { close?(): Promi
             const error = verificationError(report.firstBad, 'The trail');
             if (!(error instanceof TngError) || error.exitCode !== 8) throw new Error('a failed verification is not exit 8');
           }
-          signedLoginIn(read, 'work');
           signedAnchor(read, String(read.at(-1)?.id));
           count(verifyName, report.ok ? 'verified' : 'refused');
         } catch (error) {
