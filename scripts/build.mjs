@@ -1,36 +1,89 @@
-// Bundles the CLI into dist/: one entry file for start-up plus lazily loaded chunks per concern; and the
-// `tng/lambda` helper as a file of its own (dist/lambda.js, declarations in dist/lambda/) that shares no
-// chunk with the CLI.
+// Bundles the CLI into dist/:
+// - dist/cli.cjs, the executable's entry: one CommonJS file holding everything a warm `tng exec` or
+//   `tng credential-process` runs (one file read and compile; Node loads CommonJS faster than ES modules).
+//   Whatever those commands only need off the warm path — a login, a touch, a Vault call — it imports from
+//   the full program's build under dist/lazy/, as it does the full program (dist/main.js) for other commands.
+// - dist/main.js, the full program, with lazily loaded chunks per concern.
+// - dist/lambda.js, the `tng/lambda` helper, a file of its own (declarations in dist/lambda/) sharing no chunk.
 import { build } from 'esbuild';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { relative, resolve } from 'node:path';
 import ts from 'typescript';
 
-await rm(new URL('../dist', import.meta.url), { recursive: true, force: true });
-const cli = await build({
-  // cli.js is the executable's entry (hot path for exec and credential-process); main.js the full program.
-  entryPoints: { cli: 'src/cli/entry.ts', main: 'src/main.ts' },
-  outdir: 'dist',
+const ROOT = new URL('..', import.meta.url).pathname;
+
+/** Modules the hot bundle imports lazily but keeps inside itself: each is on a warm exec's or credential-process's way. */
+const WARM = new Set([
+  'src/exec/command.ts',
+  'src/exec/run.ts',
+  'src/aws/credential-process.ts',
+  'src/session/current.ts',
+  'src/aws/provider.ts',
+  'src/keychain/os.ts',
+  'src/audit/chain.ts',
+]);
+
+const shared = {
   bundle: true,
-  splitting: true,
-  format: 'esm',
   platform: 'node',
   target: 'node20',
-  chunkNames: 'chunks/[name]-[hash]',
   // Native addons load from node_modules at run time; ink imports React's devtools only with DEV=true.
   external: ['@napi-rs/keyring', 'node-hid', 'react-devtools-core'],
   // The live terminal UI (src/ui/ink, .tsx): React's automatic JSX runtime, production builds of React.
   jsx: 'automatic',
-  define: { 'process.env.NODE_ENV': '"production"' },
-  // Bundled CommonJS dependencies (node-vault, axios) call require() for Node built-ins.
-  banner: { js: "import { createRequire as __tngCreateRequire } from 'node:module'; const require = __tngCreateRequire(import.meta.url);" },
   legalComments: 'none',
   logLevel: 'warning',
   metafile: true,
+};
+
+/** Where the hot bundle finds a module it leaves to the full program's build: its entry name there. */
+const lazyEntryName = (source) => (source === 'src/main.ts' ? 'main' : `lazy/${source.slice('src/'.length, -'.ts'.length)}`);
+
+/** The hot bundle's other dynamic imports of tng's own modules become imports of the full program's files. */
+function leaveColdModulesOut(cold) {
+  return {
+    name: 'leave-cold-modules-out',
+    setup(builder) {
+      builder.onResolve({ filter: /^\.\.?\//, namespace: 'file' }, (args) => {
+        if (args.kind !== 'dynamic-import') return undefined;
+        const source = relative(ROOT, resolve(args.resolveDir, args.path));
+        if (!source.startsWith('src/') || WARM.has(source)) return undefined;
+        cold.add(source);
+        return { path: `./${lazyEntryName(source)}.js`, external: true };
+      });
+    },
+  };
+}
+
+await rm(new URL('../dist', import.meta.url), { recursive: true, force: true });
+const cold = new Set();
+const hot = await build({
+  ...shared,
+  entryPoints: { cli: 'src/cli/entry.ts' },
+  outdir: 'dist',
+  outExtension: { '.js': '.cjs' },
+  format: 'cjs',
+  // The keychain resolves its native addon from the module's own location.
+  define: { 'process.env.NODE_ENV': '"production"', 'import.meta.url': '__tngModuleUrl' },
+  banner: { js: "const __tngModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
+  plugins: [leaveColdModulesOut(cold)],
 });
-// Which chunk holds which module: test/e2e/bundle.test.ts proves from it that exec and credential-process never reach ink.
-// Kept beside dist/, not in it: it is for the tests, not for the package.
+const full = await build({
+  ...shared,
+  entryPoints: { main: 'src/main.ts', ...Object.fromEntries([...cold].map((source) => [lazyEntryName(source), source])) },
+  outdir: 'dist',
+  splitting: true,
+  format: 'esm',
+  chunkNames: 'chunks/[name]-[hash]',
+  define: { 'process.env.NODE_ENV': '"production"' },
+  // Bundled CommonJS dependencies (node-vault, axios) call require() for Node built-ins.
+  banner: { js: "import { createRequire as __tngCreateRequire } from 'node:module'; const require = __tngCreateRequire(import.meta.url);" },
+});
+// Which output holds which module, per build: test/e2e/bundle.test.ts proves from them what the hot path can
+// load. Kept beside dist/, not in it: they are for the tests, not for the package.
 await mkdir(new URL('../build/', import.meta.url), { recursive: true });
-await writeFile(new URL('../build/meta.json', import.meta.url), JSON.stringify(cli.metafile));
+await writeFile(new URL('../build/meta.json', import.meta.url), JSON.stringify(full.metafile));
+await writeFile(new URL('../build/meta-hot.json', import.meta.url), JSON.stringify(hot.metafile));
 
 // The Lambda helper's dependencies (@smithy/signature-v4, @aws-crypto/sha256-js, the credential provider)
 // are package dependencies, resolved from node_modules where the function is deployed.

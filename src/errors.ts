@@ -25,7 +25,19 @@ export interface TngErrorOptions {
   cause?: unknown;
 }
 
+/**
+ * Marks every TngError. The executable's hot-path bundle and the full program are built separately, so
+ * each has its own copy of this class; the mark lets `instanceof TngError` hold for an error made by either.
+ */
+const BRAND = Symbol.for('tng.error');
+
 export class TngError extends Error {
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    // Subclasses (CtapError, …) keep the ordinary prototype check.
+    if (this !== TngError) return Function.prototype[Symbol.hasInstance].call(this, value);
+    return typeof value === 'object' && value !== null && (value as { [BRAND]?: unknown })[BRAND] === true;
+  }
+
   override readonly name = 'TngError';
   readonly hint: string;
 
@@ -44,6 +56,7 @@ export class TngError extends Error {
     return ExitCode[this.kind];
   }
 }
+Object.defineProperty(TngError.prototype, BRAND, { value: true });
 
 export function isTngError(error: unknown, kind?: ErrorKind): error is TngError {
   return error instanceof TngError && (kind === undefined || error.kind === kind);

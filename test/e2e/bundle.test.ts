@@ -1,6 +1,7 @@
-// The hot paths stay light: `exec` and `credential-process` (and start-up, `--help`) never load ink or React.
-// Proved twice: statically from esbuild's metafile (every module those commands could ever import, dynamic
-// imports included), and at run time from the chunk files a real `tng exec` / `credential-process` loads.
+// The hot paths stay light: `exec` and `credential-process` (and start-up, `--help`) never load ink or React,
+// and a warm exec or credential-process reads one file of tng's, dist/cli.cjs. Proved statically from
+// esbuild's metafiles (every module those commands could ever import, dynamic imports included), and at run
+// time from the files a real `tng exec` / `credential-process` loads.
 import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -11,14 +12,15 @@ import { ROOT, TNG, createWorld, initProfile, login, runProcess, type World } fr
 
 interface Metafile {
   inputs: Record<string, { imports: Array<{ path: string; kind: string; external?: boolean }> }>;
-  outputs: Record<string, { inputs: Record<string, unknown> }>;
+  outputs: Record<string, { inputs: Record<string, unknown>; imports: Array<{ path: string; kind: string; external?: boolean }> }>;
 }
 
 /** Modules of the live UI: none of them may be reachable from the hot paths. */
 const UI_ONLY = /^(node_modules\/(ink|react|react-reconciler|scheduler|yoga-layout|qrcode)\/|src\/ui\/ink\/)/;
 
-async function metafile(): Promise<Metafile> {
-  return JSON.parse(await readFile(join(ROOT, 'build', 'meta.json'), 'utf8')) as Metafile;
+/** The full program's build (`meta.json`: dist/main.js, its chunks and dist/lazy/) or the hot bundle's (`meta-hot.json`: dist/cli.cjs). */
+async function metafile(name: 'meta.json' | 'meta-hot.json' = 'meta.json'): Promise<Metafile> {
+  return JSON.parse(await readFile(join(ROOT, 'build', name), 'utf8')) as Metafile;
 }
 
 /** Every module reachable from `start`; `dynamic`: through import() too, else only through static imports. */
@@ -48,13 +50,32 @@ describe('the bundle keeps ink and React off the hot paths', () => {
       assert.deepEqual(bad(modules), [], `${command} can reach the live UI`);
     }
     assert.deepEqual(bad(reachable(meta, 'src/main.ts', false)), [], 'start-up and --help load the live UI');
-    const entry = reachable(meta, 'src/cli/entry.ts', false);
-    assert.ok(entry.has('src/cli/hot.ts'), 'the walk follows the entry');
-    assert.deepEqual([...entry].filter((p) => p.startsWith('node_modules/commander/') || UI_ONLY.test(p)), [], 'the entry itself loads neither commander nor the live UI');
     // The check can fail: the interactive commands do reach ink and React.
     for (const command of ['src/commands/login.ts', 'src/commands/whoami.ts', 'src/commands/init.ts']) {
       const modules = reachable(meta, command, true);
       assert.ok(modules.has('node_modules/ink/build/index.js') && [...modules].some((p) => p.startsWith('node_modules/react/')), command);
+    }
+  });
+
+  it('the hot bundle: dist/cli.cjs holds the warm path and neither commander nor the live UI; what it leaves out it imports from the full build', async () => {
+    const hot = await metafile('meta-hot.json');
+    const full = await metafile();
+    const cli = hot.outputs['dist/cli.cjs'];
+    assert.ok(cli, 'the hot build writes dist/cli.cjs');
+    const held = Object.keys(cli.inputs);
+    for (const warm of ['src/cli/hot.ts', 'src/exec/run.ts', 'src/aws/credential-process.ts', 'src/keychain/os.ts', 'src/audit/chain.ts']) {
+      assert.ok(held.includes(warm), `dist/cli.cjs holds ${warm}`);
+    }
+    assert.deepEqual(held.filter((p) => p.startsWith('node_modules/commander/') || UI_ONLY.test(p)), [], 'dist/cli.cjs holds commander or the live UI');
+    // Off the warm path: a login, a touch, the Vault client, the HTTP client (undici) — each a file of the full build.
+    for (const cold of ['src/session/login.ts', 'src/vault/client.ts', 'src/hardware/signed-touch.ts', 'src/net/http.ts', 'src/main.ts']) {
+      assert.ok(!held.includes(cold), `dist/cli.cjs holds ${cold}`);
+    }
+    const lazy = cli.imports.filter((edge) => edge.path.startsWith('./'));
+    assert.ok(lazy.some((edge) => edge.path === './main.js'), 'the hot bundle falls back to the full program');
+    for (const edge of lazy) {
+      assert.equal(edge.kind, 'dynamic-import', `${edge.path} is imported lazily`);
+      assert.ok(full.outputs[`dist/${edge.path.slice(2)}`], `${edge.path}, imported by dist/cli.cjs, is a file of the full build`);
     }
   });
 
@@ -73,8 +94,8 @@ describe('the bundle keeps ink and React off the hot paths', () => {
       await sandbox.close();
     });
 
-    /** Runs tng with a module hook that records every file Node loads; returns the dist/ files among them. */
-    async function loadedChunks(args: string[]): Promise<{ code: number | null; files: string[] }> {
+    /** Runs tng with hooks that record every file Node loads (ES modules as they load, CommonJS at exit); returns the dist/ files among them. */
+    async function loadedFiles(args: string[]): Promise<string[]> {
       const trace = join(world.home, `trace-${args[0]}.txt`);
       const hooks = `import { appendFileSync } from 'node:fs';
 export async function load(url, context, next) {
@@ -83,31 +104,39 @@ export async function load(url, context, next) {
 }`;
       const register = join(world.home, 'trace-hooks.mjs');
       await writeFile(register, `import { register } from 'node:module';\nregister(${JSON.stringify(`data:text/javascript,${encodeURIComponent(hooks)}`)});\n`);
+      const required = join(world.home, 'trace-require.cjs');
+      await writeFile(
+        required,
+        `process.on('exit', () => require('node:fs').appendFileSync(process.env.TNG_TEST_TRACE, Object.keys(require.cache).map((f) => require('node:url').pathToFileURL(f).href + '\\n').join('')));\n`,
+      );
       await writeFile(trace, '');
-      const result = await runProcess(process.execPath, ['--import', pathToFileURL(register).href, TNG, ...args], { ...world.env, TNG_TEST_TRACE: trace });
+      const result = await runProcess(process.execPath, ['--require', required, '--import', pathToFileURL(register).href, TNG, ...args], { ...world.env, TNG_TEST_TRACE: trace });
       assert.equal(result.code, 0, result.stderr);
       const dist = pathToFileURL(join(ROOT, 'dist')).href;
       const files = (await readFile(trace, 'utf8'))
         .split('\n')
         .filter((url) => url.startsWith(dist))
         .map((url) => `dist${url.slice(dist.length)}`);
-      return { code: result.code, files };
+      return [...new Set(files)];
     }
 
     for (const args of [['exec', '--', 'true'], ['credential-process']]) {
-      it(`tng ${args[0]} loads no chunk that holds ink or React`, async () => {
-        const meta = await metafile();
-        const { files } = await loadedChunks([args[0] as string, '--profile', world.profile, ...args.slice(1)]);
-        assert.ok(files.includes('dist/cli.js'), 'the trace sees the bundle');
-        assert.ok(!files.includes('dist/main.js'), `the hot path loads the full program (commander): ${files.join(', ')}`);
-        assert.ok(files.some((f) => f.startsWith('dist/chunks/')), `the trace sees the lazily loaded chunks: ${files.join(', ')}`);
-        for (const file of files) {
-          const output = meta.outputs[file];
-          assert.ok(output, `${file} is in the metafile`);
-          const ui = Object.keys(output.inputs).filter((p) => UI_ONLY.test(p));
-          assert.deepEqual(ui, [], `${file}, loaded by tng ${args[0]}, holds live-UI modules`);
-        }
+      it(`a warm tng ${args[0]} loads one file of tng's, dist/cli.cjs`, async () => {
+        await runProcess(TNG, [args[0] as string, '--profile', world.profile, ...args.slice(1)], world.env); // fills the credential cache
+        const files = await loadedFiles([args[0] as string, '--profile', world.profile, ...args.slice(1)]);
+        assert.deepEqual(files, ['dist/cli.cjs']);
       });
     }
+
+    it('the trace sees the full program where it is loaded (tng --version)', async () => {
+      const files = await loadedFiles(['--version']);
+      assert.ok(files.includes('dist/cli.cjs') && files.includes('dist/main.js'), files.join(', '));
+      const meta = await metafile();
+      for (const file of files.filter((f) => f !== 'dist/cli.cjs')) {
+        const output = meta.outputs[file];
+        assert.ok(output, `${file} is in the metafile`);
+        assert.deepEqual(Object.keys(output.inputs).filter((p) => UI_ONLY.test(p)), [], `${file}, loaded by tng --version, holds live-UI modules`);
+      }
+    });
   });
 });
