@@ -50,16 +50,34 @@ function line(label: string, figure: string, target: string, ok: boolean): void 
   process.stdout.write(`${label.padEnd(44)} ${figure.padEnd(44)} target ${target.padEnd(16)} ${ok ? 'ok' : 'MISSED'}\n`);
 }
 
-async function compareStartUp(label: string, args: string[], env: NodeJS.ProcessEnv, target: number): Promise<void> {
+/**
+ * Warm start-up, alternating in one loop: Node alone, the floor (scripts/bench-floor.cjs: Node, one keychain
+ * read through tng's library, spawning `true`; no tng code), and each tng command.
+ */
+async function startUp(commands: Array<{ label: string; args: string[] }>, floorItem: string, env: NodeJS.ProcessEnv, target: number): Promise<void> {
+  const floorArgs = [new URL('./bench-floor.cjs', import.meta.url).pathname, 'tng', floorItem];
+  for (const { args } of commands) await timeOnce(TNG, args, env); // warms the file cache and the credential cache
+  await timeOnce(process.execPath, floorArgs, env);
   const node: number[] = [];
-  const tng: number[] = [];
-  await timeOnce(TNG, args, env); // warms the file cache and the credential cache
+  const floor: number[] = [];
+  const tng: number[][] = commands.map(() => []);
   for (let i = 0; i < RUNS; i++) {
     node.push((await timeOnce(process.execPath, ['-e', '0'], env)).ms);
-    tng.push((await timeOnce(TNG, args, env)).ms);
+    floor.push((await timeOnce(process.execPath, floorArgs, env)).ms);
+    for (const [c, { args }] of commands.entries()) (tng[c] as number[]).push((await timeOnce(TNG, args, env)).ms);
   }
-  const ratio = median(tng) / median(node);
-  line(label, `${median(tng).toFixed(1)} ms vs node -e 0 ${median(node).toFixed(1)} ms = ${ratio.toFixed(2)}`, `ratio <= ${target}`, ratio <= target);
+  const base = median(node);
+  for (const [c, { label }] of commands.entries()) {
+    const ms = median(tng[c] as number[]);
+    line(label, `${ms.toFixed(1)} ms vs node -e 0 ${base.toFixed(1)} ms = ${(ms / base).toFixed(2)}`, `ratio <= ${target}`, ms / base <= target);
+  }
+  const floorMs = median(floor);
+  line(
+    'floor: node + 1 keychain read + spawn, no tng',
+    `${floorMs.toFixed(1)} ms = ${(floorMs / base).toFixed(2)} x node -e 0`,
+    'reported',
+    true,
+  );
 }
 
 async function peakRss(label: string, args: string[], env: NodeJS.ProcessEnv, targetMb: number): Promise<void> {
@@ -112,8 +130,15 @@ try {
   await must(['enroll', '--uv', 'discouraged'], touchEnv);
 
   process.stdout.write(`tng ${TNG} — medians of ${RUNS} alternating runs against node -e 0 (warm: session and credentials cached)\n\n`);
-  await compareStartUp('warm tng exec -- true', ['exec', '--', 'true'], env, 1.3);
-  await compareStartUp('warm tng credential-process', ['credential-process'], env, 1.3);
+  await startUp(
+    [
+      { label: 'warm tng exec -- true', args: ['exec', '--', 'true'] },
+      { label: 'warm tng credential-process', args: ['credential-process'] },
+    ],
+    'profile:bench:session',
+    env,
+    1.3,
+  );
   await peakRss('peak RSS of warm tng exec -- true', ['exec', '--', 'true'], env, 60);
 
   const logins: number[] = [];

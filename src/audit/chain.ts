@@ -10,7 +10,7 @@
  * and verification accepts the torn bytes only when such an entry accounts for them, and reports them.
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { mkdir, open, readFile, type FileHandle } from 'node:fs/promises';
+import { closeSync, fstatSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import canonicalize from 'canonicalize';
 import { TngError } from '../errors.ts';
@@ -242,7 +242,7 @@ export function parseTrail(data: Buffer | string): Trail {
 export async function readTrail(stateDir: string): Promise<Trail> {
   let data: Buffer;
   try {
-    data = await readFile(auditPath(stateDir));
+    data = readFileSync(auditPath(stateDir));
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { entries: [], lines: [], faults: [] };
     throw auditFileError(error, stateDir);
@@ -275,13 +275,24 @@ interface Tail {
   region: Buffer;
 }
 
+/** Reads `length` bytes at `position` of an open file. */
+function readAt(fd: number, length: number, position: number): Buffer {
+  const buffer = Buffer.alloc(length);
+  let done = 0;
+  while (done < length) {
+    const read = readSync(fd, buffer, done, length - done, position + done);
+    if (read === 0) return buffer.subarray(0, done);
+    done += read;
+  }
+  return buffer;
+}
+
 /** The last entry line and what follows it, reading from the end of the file only as far as needed. */
-async function readTail(handle: FileHandle): Promise<Tail> {
-  const { size } = await handle.stat();
+function readTail(fd: number): Tail {
+  const { size } = fstatSync(fd);
   for (let chunk = 64 * 1024; ; chunk *= 4) {
     const start = Math.max(0, size - chunk);
-    const buffer = Buffer.alloc(size - start);
-    if (buffer.length > 0) await handle.read(buffer, 0, buffer.length, start);
+    const buffer = readAt(fd, size - start, start);
     let end = buffer.lastIndexOf(0x0a);
     while (end !== -1) {
       const before = end === 0 ? -1 : buffer.lastIndexOf(0x0a, end - 1);
@@ -320,19 +331,33 @@ function lineOf(entry: AuditEntry): string {
   return `${JSON.stringify(entry)}\n`;
 }
 
-async function openTrail(stateDir: string): Promise<{ handle: FileHandle; created: boolean }> {
-  await mkdir(stateDir, { recursive: true, mode: 0o700 });
+/**
+ * The trail's file I/O under the lock is synchronous: a handful of small calls, each cheaper than a round
+ * trip through Node's thread pool, on the path every exec takes while its child runs.
+ */
+function openTrail(stateDir: string): { fd: number; created: boolean } {
   const path = auditPath(stateDir);
   try {
-    return { handle: await open(path, 'r+'), created: false };
+    return { fd: openSync(path, 'r+'), created: false };
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw auditFileError(error, stateDir);
   }
   try {
-    return { handle: await open(path, 'wx+', 0o600), created: true };
+    return { fd: openSync(path, 'wx+', 0o600), created: true };
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return { handle: await open(path, 'r+'), created: false };
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return { fd: openSync(path, 'r+'), created: false };
     throw auditFileError(error, stateDir);
+  }
+}
+
+/** Writes all of `text` at the end of an open file. */
+function appendText(fd: number, text: string): void {
+  const bytes = Buffer.from(text, 'utf8');
+  let position = fstatSync(fd).size;
+  for (let done = 0; done < bytes.length; ) {
+    const written = writeSync(fd, bytes, done, bytes.length - done, position);
+    done += written;
+    position += written;
   }
 }
 
@@ -343,17 +368,17 @@ async function openTrail(stateDir: string): Promise<{ handle: FileHandle; create
 async function withTrail<T>(
   stateDir: string,
   options: AppendOptions,
-  fn: (context: { handle: FileHandle; next: (body: Record<string, unknown>, id?: string) => AuditEntry }) => Promise<T>,
+  fn: (context: { fd: number; next: (body: Record<string, unknown>, id?: string) => AuditEntry }) => Promise<T>,
 ): Promise<T> {
   try {
-    await mkdir(stateDir, { recursive: true, mode: 0o700 });
+    mkdirSync(stateDir, { recursive: true, mode: 0o700 });
   } catch (error) {
     throw auditFileError(error, stateDir);
   }
   return withLock(stateDir, LOCK_NAME, { timeoutMs: LOCK_TIMEOUT_MS, signal: options.signal }, async () => {
-    const { handle, created } = await openTrail(stateDir);
+    const { fd, created } = openTrail(stateDir);
     try {
-      const tail = await readTail(handle);
+      const tail = readTail(fd);
       const now = options.now ?? Date.now;
       let seq = (tail.last && Number.isSafeInteger(tail.last.seq) ? (tail.last.seq as number) : 0) + 1;
       let prev = tail.last && typeof tail.last.hash === 'string' ? tail.last.hash : null;
@@ -372,15 +397,13 @@ async function withTrail<T>(
         next({ event: 'repair', profile: null, torn_sha256: sha256Hex(torn), torn_bytes: torn.length });
         prefix = endsWithNewline ? '' : '\n';
       }
-      const result = await fn({ handle, next });
-      const text = prefix + written.map(lineOf).join('');
-      const { size } = await handle.stat();
-      await handle.write(text, size, 'utf8');
-      await handle.sync();
-      if (created) await syncDir(stateDir);
+      const result = await fn({ fd, next });
+      appendText(fd, prefix + written.map(lineOf).join(''));
+      fsyncSync(fd);
+      if (created) syncDir(stateDir);
       return result;
     } finally {
-      await handle.close();
+      closeSync(fd);
     }
   });
 }
@@ -407,11 +430,11 @@ export async function appendSigned(
   const checked = checkBody(body);
   if (checked.event !== 'login' && checked.event !== 'exec') throw new TypeError('only login and exec entries are signed');
   if (!isString(checked.credential_id) || !isString(checked.nonce)) throw new TypeError('a signed entry needs credential_id and nonce');
-  return withTrail(stateDir, options, async ({ handle, next }) => {
+  return withTrail(stateDir, options, async ({ fd, next }) => {
     let key: KeyRecord | undefined;
     if (options.enrollment !== undefined) {
       if (options.enrollment.credential_id !== checked.credential_id) throw new TypeError('the enrollment is not for the signing credential');
-      key = await enrolledKey(handle, options.enrollment.credential_id);
+      key = enrolledKey(fd, options.enrollment.credential_id);
       if (key === undefined) {
         const { credential_id, public_key, aaguid, rp_id, uv } = options.enrollment;
         next(checkBody({ event: 'enroll', profile: checked.profile as string, credential_id, public_key, aaguid, rp_id, uv, backfilled: true }));
@@ -436,11 +459,8 @@ export async function appendSigned(
 }
 
 /** The latest enroll entry's key for a credential, reading the whole (open) trail. */
-async function enrolledKey(handle: FileHandle, credentialId: string): Promise<KeyRecord | undefined> {
-  const { size } = await handle.stat();
-  const buffer = Buffer.alloc(size);
-  if (size > 0) await handle.read(buffer, 0, size, 0);
-  const { entries } = parseTrail(buffer);
+function enrolledKey(fd: number, credentialId: string): KeyRecord | undefined {
+  const { entries } = parseTrail(readAt(fd, fstatSync(fd).size, 0));
   for (let i = entries.length - 1; i >= 0; i--) {
     const entry = entries[i] as AuditEntry;
     if (entry.event === 'enroll' && entry.credential_id === credentialId && isString(entry.public_key) && isString(entry.rp_id)) {

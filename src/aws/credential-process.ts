@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { loadProfile } from '../config/file.ts';
 import type { Deps } from '../deps.ts';
 import { usageError } from '../errors.ts';
+import type { Session } from '../session/session.ts';
 
 export interface CredentialProcessOptions {
   profile?: string;
@@ -10,6 +11,7 @@ export interface CredentialProcessOptions {
 
 /** Prints exactly the process-credentials JSON (Version 1) on stdout; errors go to stderr. */
 export async function runCredentialProcess(options: CredentialProcessOptions, deps: Deps): Promise<number> {
+  void deps.keychain().then((store) => store.prepare?.(), () => undefined);
   const profile = await loadProfile(deps.paths.config, options.profile, deps.env);
   const role = options.role ?? profile.awsRole;
   if (!role) {
@@ -20,15 +22,18 @@ export async function runCredentialProcess(options: CredentialProcessOptions, de
   // entry (the AWS CLI calls it per command), so the audit code stays off this path.
   const loadSession = () => currentSession(profile, deps, false);
   let signedId: string | undefined;
+  let session: Session;
   if (profile.touch === 'exec') {
     const { withExecTouch } = await import('../hardware/signed-touch.ts');
     const body = { event: 'exec' as const, profile: profile.name, program: 'credential-process', role };
-    signedId = (await withExecTouch(profile, body, 'Touch your security key to hand AWS credentials to the AWS CLI.', deps, loadSession)).signed.id;
+    const touched = await withExecTouch(profile, body, 'Touch your security key to hand AWS credentials to the AWS CLI.', deps, loadSession);
+    signedId = touched.signed.id;
+    session = touched.session;
   } else {
-    await loadSession();
+    session = await loadSession();
   }
   const auditId = signedId ?? randomUUID();
-  const credentials = await awsCredentials(profile, { role, roleArn: profile.awsRoleArn, ttlSeconds: profile.awsTtlSeconds, auditId }, deps);
+  const credentials = await awsCredentials(profile, { role, roleArn: profile.awsRoleArn, ttlSeconds: profile.awsTtlSeconds, auditId }, deps, session);
   const output: Record<string, unknown> = {
     Version: 1,
     AccessKeyId: credentials.accessKeyId,

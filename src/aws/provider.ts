@@ -45,13 +45,14 @@ export async function cachedAwsCredentials(store: SecretStore, profile: string, 
 /**
  * AWS credentials for a profile and role: from the keychain cache while fresh enough, else issued at
  * Vault under a per-role lock, so concurrent tng processes share one issuance (waiters find the cache
- * filled). The session is re-read from the keychain each time, so a login elsewhere is picked up.
+ * filled). The session is re-read from the keychain each time, so a login elsewhere is picked up; a caller
+ * that has just read it passes it as `justRead`, which saves the warm path a second keychain round trip.
  */
-export async function awsCredentials(profile: Profile, request: AwsRequest, deps: AwsDeps): Promise<AwsCredentials> {
+export async function awsCredentials(profile: Profile, request: AwsRequest, deps: AwsDeps, justRead?: Session): Promise<AwsCredentials> {
   const store = await deps.keychain();
   const slot = cacheSlot(request.role, request.roleArn);
   const nowSeconds = () => Math.floor(deps.clock.now() / 1000);
-  const cached = (await readCache(store, profile.name))[slot];
+  const cached = (justRead === undefined ? await readCache(store, profile.name) : cacheOf(justRead))[slot];
   if (cached && isFreshEnough(cached, nowSeconds())) return cached;
 
   return withLock(deps.paths.state, `aws-${profile.name}`, { timeoutMs: 60_000 }, async () => {

@@ -34,7 +34,8 @@ async function runHot(invocation: HotInvocation): Promise<number> {
 export async function run(): Promise<void> {
   const hot = parseHot(process.argv.slice(2));
   if (hot !== undefined) {
-    exitWith(await runHot(hot));
+    // exec and credential-process write to stdout only through runCommand's IO.
+    exitWith(await runHot(hot), { stdoutFlushed: true });
     return;
   }
   const main = await import('../main.ts');

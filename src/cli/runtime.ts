@@ -56,12 +56,18 @@ export async function runCommand(
     return handle?.(error, io) ?? exitCodeOf(io, error, debug);
   } finally {
     process.off('SIGINT', onSigint);
+    await io.flush();
   }
 }
 
-/** Ends the process with `code` once stdout has drained (nothing left behind can keep tng alive). */
-export function exitWith(code: number): void {
+/**
+ * Ends the process with `code` (nothing left behind can keep tng alive), once stdout has drained: output
+ * that did not go through the IO of {@link runCommand} (commander's help, the live UI) may still be
+ * pending. `stdoutFlushed`: all of it went through that IO, which has flushed it already.
+ */
+export function exitWith(code: number, options: { stdoutFlushed?: boolean } = {}): void {
   reportTiming('total', 0);
   process.exitCode = code;
-  process.stdout.write('', () => process.exit(code));
+  if (options.stdoutFlushed) process.exit(code);
+  else process.stdout.write('', () => process.exit(code));
 }

@@ -9,6 +9,11 @@ export function timingEnabled(): boolean {
   return enabled;
 }
 
+/** The moment a step starts, for {@link reportTiming} (0 when timings are off: the `performance` global costs a module load). */
+export function timingStart(): number {
+  return enabled ? performance.now() : 0;
+}
+
 /** Prints `step` with the milliseconds since `startedAt` (a `performance.now()` value), when enabled. */
 export function reportTiming(step: string, startedAt: number): void {
   if (!enabled) return;

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
-import { reportTiming } from '../debug/timing.ts';
+import { reportTiming, timingStart } from '../debug/timing.ts';
 import { TngError } from '../errors.ts';
 
 export interface ChildOptions {
@@ -20,7 +20,7 @@ export interface ChildOptions {
  */
 export function runChild(options: ChildOptions): Promise<number> {
   return new Promise((resolve, reject) => {
-    const spawnedAt = performance.now();
+    const spawnedAt = timingStart();
     const child = spawn(options.command, options.args, { stdio: 'inherit', env: options.env });
     const forwarded: NodeJS.Signals[] = ['SIGTERM', 'SIGHUP', ...(options.terminal ? [] : (['SIGINT', 'SIGQUIT'] as NodeJS.Signals[]))];
     const handlers = new Map<NodeJS.Signals, () => void>();

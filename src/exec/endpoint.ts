@@ -1,6 +1,6 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { createServer, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { accountOf, type AwsCredentials } from '../aws/credentials.ts';
 import { describe } from '../errors.ts';
 
@@ -40,7 +40,7 @@ export async function startCredentialsEndpoint(options: EndpointOptions): Promis
   const path = `/tng/credentials/${randomBytes(8).toString('hex')}`;
   let ended = false;
 
-  const server = createServer((req, res) => {
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
     const given = req.headers.authorization;
     if (req.method !== 'GET' || new URL(req.url ?? '/', 'http://127.0.0.1').pathname !== path) {
       send(res, 404, { Code: 'NotFound', Message: 'No such credentials endpoint.' });
@@ -56,7 +56,7 @@ export async function startCredentialsEndpoint(options: EndpointOptions): Promis
       return;
     }
     void serve(res);
-  });
+  };
 
   async function serve(res: ServerResponse): Promise<void> {
     const endsAt = await options.sessionEndsAt().catch(() => undefined);
@@ -102,6 +102,20 @@ export async function startCredentialsEndpoint(options: EndpointOptions): Promis
   }, 15_000);
   watch.unref();
 
+  // Node's HTTP server is loaded on the first connection, not before the child starts: many commands never
+  // ask for credentials. Until then each connection waits paused, and is then handed to the HTTP server.
+  let http: Promise<HttpServer> | undefined;
+  const sockets = new Set<Socket>();
+  const server = createServer({ pauseOnConnect: true }, (socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+    http ??= import('node:http').then(({ createServer: createHttpServer }) => createHttpServer(handle));
+    void http.then((httpServer) => {
+      if (socket.destroyed) return;
+      httpServer.emit('connection', socket);
+      socket.resume();
+    });
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   server.unref();
   const { port } = server.address() as AddressInfo;
@@ -111,7 +125,7 @@ export async function startCredentialsEndpoint(options: EndpointOptions): Promis
     close: () => {
       clearInterval(watch);
       server.close();
-      server.closeAllConnections();
+      for (const socket of sockets) socket.destroy();
     },
   };
 }

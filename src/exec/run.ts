@@ -58,7 +58,7 @@ export async function execute(profile: Profile, plan: ExecPlan, deps: Deps): Pro
   let endpoint: CredentialsEndpoint | undefined;
   let aws: ChildEnvInput['aws'];
   if (request) {
-    credentials = await awsCredentials(profile, request, deps);
+    credentials = await awsCredentials(profile, request, deps, session);
     const staticKeys = plan.noServer || profile.awsCredentialType === 'creds';
     if (profile.awsCredentialType === 'creds' && !plan.noServer) {
       deps.io.info('tng: IAM-user keys have no session token, so they go into the environment (--no-server).');

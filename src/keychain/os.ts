@@ -251,6 +251,10 @@ export function createOsKeychain(options: OsKeychainOptions = {}): OsKeychain {
   }
 
   return {
+    prepare() {
+      probe().catch(() => undefined);
+    },
+
     async get(key) {
       checkKey(key);
       return withBus((items) => read(items, key));

@@ -9,6 +9,11 @@ export interface SecretStore {
   set(key: string, value: string): Promise<void>;
   /** Removes the item; true when something was removed. Removing a missing item is not an error. */
   delete(key: string): Promise<boolean>;
+  /**
+   * Starts, in the background, what the first call will wait for (the OS keychain: its session-bus probe),
+   * so that it overlaps other start-up work. Never throws: a failure surfaces at the first call.
+   */
+  prepare?(): void;
 }
 
 /** The keychain service name every tng item is stored under. */

@@ -1,5 +1,9 @@
+/**
+ * Lock files in the state dir. The file calls are synchronous: each is small and costs less than a round
+ * trip through Node's thread pool, on the path every exec's audit append takes; only waiting is asynchronous.
+ */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, stat, unlink } from 'node:fs/promises';
+import { closeSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { TngError, describe } from '../errors.ts';
@@ -31,10 +35,20 @@ function isAlive(pid: number): boolean {
   }
 }
 
-async function readHolder(path: string): Promise<Holder | undefined | 'garbled'> {
+/** Removes a file; false when it could not be (gone already, or not ours to remove). */
+function removeFile(path: string): boolean {
+  try {
+    unlinkSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function readHolder(path: string): Holder | undefined | 'garbled' {
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = readFileSync(path, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw error;
@@ -47,9 +61,9 @@ async function readHolder(path: string): Promise<Holder | undefined | 'garbled'>
   }
 }
 
-async function ageMs(path: string): Promise<number> {
+function ageMs(path: string): number {
   try {
-    return Date.now() - (await stat(path)).mtimeMs;
+    return Date.now() - statSync(path).mtimeMs;
   } catch {
     return 0;
   }
@@ -70,11 +84,6 @@ function stateDirError(error: unknown, dir: string): TngError {
  */
 export async function withLock<T>(stateDir: string, name: string, options: LockOptions, fn: () => Promise<T>): Promise<T> {
   const dir = join(stateDir, 'locks');
-  try {
-    await mkdir(dir, { recursive: true, mode: 0o700 });
-  } catch (error) {
-    throw stateDirError(error, stateDir);
-  }
   const path = join(dir, `${name}.lock`);
   const me: Holder = { pid: process.pid, host: hostname(), token: randomBytes(12).toString('hex'), since: Date.now() };
   const staleAfter = options.staleAfterMs ?? 10 * 60_000;
@@ -85,27 +94,17 @@ export async function withLock<T>(stateDir: string, name: string, options: LockO
       throw new TngError('interrupted', 'lock.interrupted', 'Interrupted while waiting for another tng process.', { hint: 'Run the command again.' });
     }
     try {
-      const handle = await open(path, 'wx', 0o600);
-      try {
-        await handle.writeFile(JSON.stringify(me));
-        await handle.close();
-      } catch (error) {
-        // A full disk: leave no empty lock file behind for the next run to wait on.
-        await handle.close().catch(() => undefined);
-        await unlink(path).catch(() => undefined);
-        throw error;
-      }
-      break;
+      if (tryAcquire(dir, path, me)) break;
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw stateDirError(error, stateDir);
+      throw stateDirError(error, stateDir);
     }
-    const holder = await readHolder(path);
+    const holder = readHolder(path);
     const stale =
       holder === 'garbled'
-        ? (await ageMs(path)) > 2_000
+        ? ageMs(path) > 2_000
         : holder !== undefined && ((holder.host === me.host && !isAlive(holder.pid)) || Date.now() - holder.since > staleAfter);
     if (stale) {
-      await clearStale(path, holder);
+      clearStale(path, holder);
       continue;
     }
     if (Date.now() > deadline) {
@@ -119,25 +118,68 @@ export async function withLock<T>(stateDir: string, name: string, options: LockO
   try {
     return await fn();
   } finally {
-    const holder = await readHolder(path).catch(() => undefined);
-    if (holder && holder !== 'garbled' && holder.token === me.token) await unlink(path).catch(() => undefined);
+    release(path, me);
   }
 }
 
-async function clearStale(path: string, seen: Holder | 'garbled' | undefined): Promise<void> {
+/** One attempt to create the lock file: true when it is now ours, false when another holds it. */
+function tryAcquire(dir: string, path: string, me: Holder): boolean {
+  const create = () => openSync(path, 'wx', 0o600);
+  let fd: number;
+  try {
+    fd = create();
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return false;
+    if (code !== 'ENOENT') throw error;
+    // The first lock in this state dir: make its locks/ dir and try once more.
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    try {
+      fd = create();
+    } catch (again) {
+      if ((again as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      throw again;
+    }
+  }
+  try {
+    writeSync(fd, JSON.stringify(me));
+    closeSync(fd);
+  } catch (error) {
+    // A full disk: leave no empty lock file behind for the next run to wait on.
+    try {
+      closeSync(fd);
+    } catch {
+      // already closed, or nothing more to do
+    }
+    removeFile(path);
+    throw error;
+  }
+  return true;
+}
+
+/** Removes the lock file if it is still ours (a stale-lock clearer may have replaced it). */
+function release(path: string, me: Holder): void {
+  try {
+    const holder = JSON.parse(readFileSync(path, 'utf8')) as Partial<Holder>;
+    if (holder.token === me.token) unlinkSync(path);
+  } catch {
+    // gone, garbled or unreadable: not ours to remove
+  }
+}
+
+function clearStale(path: string, seen: Holder | 'garbled' | undefined): void {
   const guard = `${path}.steal`;
   try {
-    const handle = await open(guard, 'wx', 0o600);
-    await handle.close();
+    closeSync(openSync(guard, 'wx', 0o600));
   } catch {
-    if ((await ageMs(guard)) > GUARD_STALE_MS) await unlink(guard).catch(() => undefined);
+    if (ageMs(guard) > GUARD_STALE_MS) removeFile(guard);
     return;
   }
   try {
-    const now = await readHolder(path);
+    const now = readHolder(path);
     const same = seen === 'garbled' ? now === 'garbled' : now !== undefined && now !== 'garbled' && seen !== undefined && now.token === seen.token;
-    if (same) await unlink(path).catch(() => undefined);
+    if (same) removeFile(path);
   } finally {
-    await unlink(guard).catch(() => undefined);
+    removeFile(guard);
   }
 }

@@ -1,3 +1,4 @@
+import { isatty } from 'node:tty';
 import { TngError } from '../errors.ts';
 import type { Progress } from './progress.ts';
 import { createStyle } from './style.ts';
@@ -30,6 +31,8 @@ export interface IO {
   live?: boolean;
   /** Set by the live terminal UI (src/ui/ink); without it src/ui/progress.ts prints plain lines. */
   progress?: Progress;
+  /** Resolves once everything `out` wrote has been handed to the OS (at once when nothing was written). */
+  flush(): Promise<void>;
 }
 
 export interface ProcessStreams {
@@ -40,32 +43,42 @@ export interface ProcessStreams {
 }
 
 export function createIO(streams: ProcessStreams = process): IO {
-  const { stdin, stdout, stderr, env } = streams;
+  // process.stdin, stdout and stderr are each made on first use, and making one costs start-up time (Node's
+  // stream modules, several ms): a stream is touched only when it is written or read, and whether it is a
+  // terminal is asked of its file descriptor.
+  const { env } = streams;
+  const isTerminal = (fd: 0 | 2, stream: () => { isTTY?: boolean }) => (streams === process ? isatty(fd) : Boolean(stream().isTTY));
+  const stdinIsTty = () => isTerminal(0, () => streams.stdin);
+  const stderrIsTty = () => isTerminal(2, () => streams.stderr);
   const plainTerminal = env.TERM === 'dumb' || isCi(env);
-  const colour = Boolean(stderr.isTTY) && env.NO_COLOR === undefined && !plainTerminal;
+  const colour = stderrIsTty() && env.NO_COLOR === undefined && !plainTerminal;
   const style = createStyle(colour);
-  const canPrompt = () => Boolean(stdin.isTTY) && Boolean(stderr.isTTY);
+  const canPrompt = () => stdinIsTty() && stderrIsTty();
+  let wroteOut = false;
   return {
     colour,
     // A pseudo-terminal that reports no size (e.g. `script` without a terminal around it) gets plain lines.
-    live: canPrompt() && !plainTerminal && (stderr.columns ?? 0) > 0,
+    live: canPrompt() && !plainTerminal && (streams.stderr.columns ?? 0) > 0,
     canPrompt,
     out: (text) => {
-      stdout.write(text);
+      wroteOut = true;
+      streams.stdout.write(text);
     },
+    flush: () => (wroteOut ? new Promise((resolve) => streams.stdout.write('', () => resolve())) : Promise.resolve()),
     info: (line) => {
-      stderr.write(`${line}\n`);
+      streams.stderr.write(`${line}\n`);
     },
     warn: (line) => {
-      stderr.write(`${style.yellow('warning:')} ${line}\n`);
+      streams.stderr.write(`${style.yellow('warning:')} ${line}\n`);
     },
     readStdin: async () => {
       const chunks: Buffer[] = [];
-      for await (const chunk of stdin) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
+      for await (const chunk of streams.stdin) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
       return Buffer.concat(chunks).toString('utf8');
     },
     askSecret: (question) =>
       new Promise((resolve, reject) => {
+        const { stdin, stderr } = streams;
         if (!stdin.isTTY) {
           reject(new TngError('usage', 'io.no-tty', 'A secret can only be asked for on a terminal.', { hint: 'Run the command on a terminal.' }));
           return;
@@ -100,7 +113,7 @@ export function createIO(streams: ProcessStreams = process): IO {
       }),
     ask: async (question) => {
       const { createInterface } = await import('node:readline/promises');
-      const rl = createInterface({ input: stdin, output: stderr, terminal: true });
+      const rl = createInterface({ input: streams.stdin, output: streams.stderr, terminal: true });
       try {
         return (await rl.question(question)).trim();
       } finally {

@@ -69,6 +69,7 @@ export async function captureDeps(env: Record<string, string>, stdin = '') {
     info: (line: string) => void err.push(line),
     warn: (line: string) => void err.push(`warning: ${line}`),
     readStdin: async () => stdin,
+    flush: async () => undefined,
     ask: async () => '',
     askSecret: async () => '',
   };

@@ -85,6 +85,7 @@ function deps(overrides: Partial<DoctorCommandDeps> = {}): DoctorCommandDeps {
     info: () => undefined,
     warn: () => undefined,
     readStdin: async () => '',
+    flush: async () => undefined,
     ask: async () => '',
     askSecret: async () => '',
     colour: false,

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { connect } from 'node:net';
 import { describe, it } from 'node:test';
 import type { AwsCredentials } from '../../../src/aws/credentials.ts';
 import { startCredentialsEndpoint } from '../../../src/exec/endpoint.ts';
@@ -44,6 +45,35 @@ describe('credentials endpoint', () => {
     try {
       assert.equal((await fetch(endpoint.url, { headers: { Authorization: endpoint.authorization } })).status, 503);
       assert.match(warnings.join('\n'), /Vault down/);
+    } finally {
+      endpoint.close();
+    }
+  });
+
+  it('answers requests sent the moment they connect, several at once, and close() ends kept-alive connections', async () => {
+    const endpoint = await startCredentialsEndpoint({ credentials: async () => credentials, sessionEndsAt: async () => 4_000_000_000, now: () => Date.now(), warn: () => undefined });
+    const url = new URL(endpoint.url);
+    /** A raw HTTP/1.1 request written on connect, before tng has loaded its HTTP server; resolves with the reply and when the socket closes. */
+    const raw = () => {
+      const socket = connect(Number(url.port), url.hostname);
+      socket.write(`GET ${url.pathname} HTTP/1.1\r\nHost: ${url.host}\r\nAuthorization: ${endpoint.authorization}\r\nConnection: keep-alive\r\n\r\n`);
+      let text = '';
+      socket.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      const replied = new Promise<string>((resolve) => {
+        const check = () => (text.includes('"AccessKeyId"') ? resolve(text) : undefined);
+        socket.on('data', check);
+      });
+      const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+      return { replied, closed };
+    };
+    try {
+      const clients = Array.from({ length: 5 }, raw);
+      for (const reply of await Promise.all(clients.map((client) => client.replied))) {
+        assert.match(reply, /^HTTP\/1\.1 200 /);
+        assert.match(reply, /"AccessKeyId":"ASIAX"/);
+      }
+      endpoint.close();
+      await Promise.all(clients.map((client) => client.closed));
     } finally {
       endpoint.close();
     }

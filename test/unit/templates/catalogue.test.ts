@@ -28,6 +28,7 @@ function captureIo() {
     info: (line: string) => void err.push(line),
     warn: (line: string) => void err.push(`warning: ${line}`),
     readStdin: async () => '',
+    flush: async () => undefined,
     ask: async () => '',
     askSecret: async () => '',
   };

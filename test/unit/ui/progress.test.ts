@@ -14,6 +14,7 @@ function recordingIO(progress?: Progress): IO & { lines: string[] } {
     info: (line) => lines.push(line),
     warn: (line) => lines.push(`warning: ${line}`),
     readStdin: async () => '',
+    flush: async () => undefined,
     ask: async () => '',
     askSecret: async () => '',
     ...(progress ? { progress } : {}),
