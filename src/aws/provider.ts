@@ -54,12 +54,16 @@ export async function awsCredentials(profile: Profile, request: AwsRequest, deps
   const nowSeconds = () => Math.floor(deps.clock.now() / 1000);
   const cached = (justRead === undefined ? await readCache(store, profile.name) : cacheOf(justRead))[slot];
   if (cached && isFreshEnough(cached, nowSeconds())) return cached;
+  const fresh = async () => {
+    const again = (await readCache(store, profile.name))[slot];
+    return again && isFreshEnough(again, nowSeconds()) ? again : undefined;
+  };
 
-  return withLock(deps.paths.state, `aws-${profile.name}`, { timeoutMs: 60_000 }, async () => {
-    const cache = await readCache(store, profile.name);
-    const again = cache[slot];
-    if (again && isFreshEnough(again, nowSeconds())) return again;
+  // Waiters whose credentials another process has just issued take them from the cache without the lock.
+  return withLock(deps.paths.state, `aws-${profile.name}`, { timeoutMs: 60_000, afterRelease: fresh }, async () => {
     const session = await loadSession(store, profile.name);
+    const again = cacheOf(session)[slot];
+    if (again && isFreshEnough(again, nowSeconds())) return again;
     if (session === undefined || !sessionIsLive(session, deps.clock.now(), 30)) {
       throw noSessionError(`No live session for profile "${profile.name}" to issue AWS credentials with.`);
     }

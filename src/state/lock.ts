@@ -3,7 +3,7 @@
  * trip through Node's thread pool, on the path every exec's audit append takes; only waiting is asynchronous.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { TngError, describe } from '../errors.ts';
@@ -14,6 +14,15 @@ export interface LockOptions {
   signal?: AbortSignal;
   /** A lock older than this is stale whatever its holder (guards against PID reuse and other hosts). */
   staleAfterMs?: number;
+}
+
+export interface WaitingLockOptions<T> extends LockOptions {
+  /**
+   * Runs instead of taking the lock each time another holder has just released it; a result ends the wait
+   * with it. What the holder did may leave nothing to do (a cache it filled), and many waiters can then
+   * finish at once instead of taking the lock one after another.
+   */
+  afterRelease?: () => Promise<T | undefined>;
 }
 
 interface Holder {
@@ -82,16 +91,21 @@ function stateDirError(error: unknown, dir: string): TngError {
  * on this host) or a lock older than `staleAfterMs` is cleared; of several waiters only the one holding
  * the short-lived steal guard clears it, so a fresh lock is never removed by mistake.
  */
-export async function withLock<T>(stateDir: string, name: string, options: LockOptions, fn: () => Promise<T>): Promise<T> {
+export async function withLock<T>(stateDir: string, name: string, options: WaitingLockOptions<T>, fn: () => Promise<T>): Promise<T> {
   const dir = join(stateDir, 'locks');
   const path = join(dir, `${name}.lock`);
   const me: Holder = { pid: process.pid, host: hostname(), token: randomBytes(12).toString('hex'), since: Date.now() };
   const staleAfter = options.staleAfterMs ?? 10 * 60_000;
   const deadline = Date.now() + options.timeoutMs;
+  let waited = false;
 
   for (;;) {
     if (options.signal?.aborted) {
       throw new TngError('interrupted', 'lock.interrupted', 'Interrupted while waiting for another tng process.', { hint: 'Run the command again.' });
+    }
+    if (waited && options.afterRelease !== undefined && !existsSync(path)) {
+      const done = await options.afterRelease();
+      if (done !== undefined) return done;
     }
     try {
       if (tryAcquire(dir, path, me)) break;
@@ -113,6 +127,7 @@ export async function withLock<T>(stateDir: string, name: string, options: LockO
       });
     }
     await new Promise((resolve) => setTimeout(resolve, POLL_MS + Math.random() * POLL_MS));
+    waited = true;
   }
 
   try {

@@ -32,6 +32,34 @@ describe('withLock', () => {
     assert.deepEqual(await readdir(join(dir, 'locks')), []);
   });
 
+  it('afterRelease: waiters finish with its result once the holder releases, without taking the lock; undefined takes it', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tng-lock-'));
+    let cache: string | undefined;
+    const ran: string[] = [];
+    const waiter = (name: string) =>
+      withLock(dir, 'x', { timeoutMs: 5000, afterRelease: async () => cache }, async () => {
+        ran.push(name);
+        return `${name} issued`;
+      });
+    let waiters: Array<Promise<string>> = [];
+    const first = withLock(dir, 'x', { timeoutMs: 5000 }, async () => {
+      waiters = ['b', 'c', 'd'].map(waiter);
+      await sleep(150);
+      cache = 'from the cache';
+      return 'a issued';
+    });
+    assert.equal(await first, 'a issued');
+    assert.deepEqual(await Promise.all(waiters), ['from the cache', 'from the cache', 'from the cache']);
+    assert.deepEqual(ran, [], 'no waiter took the lock');
+
+    cache = undefined;
+    const holding = withLock(dir, 'x', { timeoutMs: 5000 }, () => sleep(100).then(() => 'held'));
+    await sleep(10);
+    assert.equal(await waiter('e'), 'e issued', 'with nothing from afterRelease the waiter takes the lock');
+    assert.equal(await holding, 'held');
+    assert.deepEqual(ran, ['e']);
+  });
+
   it('recovers a lock whose holder died, and one that is garbled and old', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'tng-lock-'));
     await mkdir(join(dir, 'locks'));
