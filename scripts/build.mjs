@@ -55,6 +55,16 @@ function leaveColdModulesOut(cold) {
   };
 }
 
+/** node-vault's `require('axios')` gets src/vault/axios-left-out.ts: tng never uses node-vault's default transport. */
+const leaveAxiosOut = {
+  name: 'leave-axios-out',
+  setup(builder) {
+    builder.onResolve({ filter: /^axios$/ }, (args) =>
+      args.importer.includes('/node_modules/node-vault/') ? { path: resolve(ROOT, 'src/vault/axios-left-out.ts') } : undefined,
+    );
+  },
+};
+
 await rm(new URL('../dist', import.meta.url), { recursive: true, force: true });
 const cold = new Set();
 const hot = await build({
@@ -66,7 +76,7 @@ const hot = await build({
   // The keychain resolves its native addon from the module's own location.
   define: { 'process.env.NODE_ENV': '"production"', 'import.meta.url': '__tngModuleUrl' },
   banner: { js: "const __tngModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
-  plugins: [leaveColdModulesOut(cold)],
+  plugins: [leaveColdModulesOut(cold), leaveAxiosOut],
 });
 const full = await build({
   ...shared,
@@ -76,7 +86,8 @@ const full = await build({
   format: 'esm',
   chunkNames: 'chunks/[name]-[hash]',
   define: { 'process.env.NODE_ENV': '"production"' },
-  // Bundled CommonJS dependencies (node-vault, axios) call require() for Node built-ins.
+  plugins: [leaveAxiosOut],
+  // Bundled CommonJS dependencies (node-vault) call require() for Node built-ins.
   banner: { js: "import { createRequire as __tngCreateRequire } from 'node:module'; const require = __tngCreateRequire(import.meta.url);" },
 });
 // Which output holds which module, per build: test/e2e/bundle.test.ts proves from them what the hot path can

@@ -57,6 +57,12 @@ describe('the bundle keeps ink and React off the hot paths', () => {
     }
   });
 
+  it("node-vault's default transport (axios, form-data, mime-db) is left out: tng always passes its own", async () => {
+    const meta = await metafile();
+    assert.ok(Object.keys(meta.inputs).some((p) => p.startsWith('node_modules/node-vault/')), 'the build holds node-vault');
+    assert.deepEqual(Object.keys(meta.inputs).filter((p) => /^node_modules\/(axios|form-data|mime-db|mime-types|follow-redirects)\//.test(p)), []);
+  });
+
   it('the hot bundle: dist/cli.cjs holds the warm path and neither commander nor the live UI; what it leaves out it imports from the full build', async () => {
     const hot = await metafile('meta-hot.json');
     const full = await metafile();
