@@ -39,11 +39,9 @@ export function prefersDeviceCode(env: NodeJS.ProcessEnv): boolean {
  * grant, which needs a person at a TTY. A refresh token the issuer refuses falls back to the browser on a
  * TTY and is exit 3 without one.
  */
-async function obtainIdentity(profile: Profile, options: LoginOptions, deps: LoginDeps, gate: Gate): Promise<OidcTokens> {
+async function obtainIdentity(profile: Profile, options: LoginOptions, deps: LoginDeps, gate: Gate, issuer: Promise<IssuerConfig>): Promise<OidcTokens> {
   const store = await deps.keychain();
-  const clientSecret = await store.get(itemKey(profile.name, 'client-secret'));
-  const fetch = await deps.fetch({ cacertPath: profile.vaultCacert });
-  const config = await discover({ issuer: profile.issuer, clientId: profile.clientId, clientSecret, fetch });
+  const config = await issuer;
 
   const refreshKey = itemKey(profile.name, 'refresh-token');
   const stored = await store.get(refreshKey);
@@ -96,6 +94,16 @@ async function obtainIdentity(profile: Profile, options: LoginOptions, deps: Log
       });
   if (tokens.refreshToken !== undefined) await keep(tokens.refreshToken);
   return tokens;
+}
+
+type IssuerConfig = Awaited<ReturnType<typeof discover>>;
+
+/** The issuer's configuration (its discovery document), with the profile's client secret when it has one. */
+async function issuerConfig(profile: Profile, deps: LoginDeps): Promise<IssuerConfig> {
+  const store = await deps.keychain();
+  const clientSecret = await store.get(itemKey(profile.name, 'client-secret'));
+  const fetch = await deps.fetch({ cacertPath: profile.vaultCacert });
+  return discover({ issuer: profile.issuer, clientId: profile.clientId, clientSecret, fetch });
 }
 
 /** What the login's touch unlocked (the data key sealing the refresh token) and the signed audit entry it made. */
@@ -176,13 +184,20 @@ export async function login(profile: Profile, options: LoginOptions, deps: Login
     // Reading an existing item proves the keyring is open; an empty locked one reads as empty, so then a
     // throwaway write finds it out before a touch or a browser login.
     if (!isFileKeychain(store) && previous === undefined) await assertWritable(store, profile.name);
+    // The issuer's discovery runs while the key waits for its touch; its failure, if any, surfaces after the
+    // touch as before. (A sealed secrets file can be read only once the touch has opened it.)
+    let issuer: Promise<IssuerConfig> | undefined;
+    if (profile.vaultAuth === 'jwt' && (earlyGate !== undefined || !isFileKeychain(store))) {
+      issuer = issuerConfig(profile, deps);
+      issuer.catch(() => undefined);
+    }
     const gate = earlyGate ?? (await touchGate(profile, deps));
     const fetch = await deps.fetch({ cacertPath: profile.vaultCacert });
     const vault = new VaultClient({ addr: profile.vaultAddr, namespace: profile.vaultNamespace, fetch });
     const made =
       profile.vaultAuth === 'oidc'
         ? await vaultOidcSession(profile, options, deps, vault)
-        : await jwtSession(profile, options, deps, vault, gate);
+        : await jwtSession(profile, options, deps, vault, gate, issuer ?? issuerConfig(profile, deps));
     const opened = gate.loginEntryId
       ? { id: gate.loginEntryId }
       : await appendAudit(deps.paths.state, { event: 'login', profile: profile.name, credential_id: null, nonce: newNonce() });
@@ -211,8 +226,8 @@ async function vaultOidcSession(profile: Profile, options: LoginOptions, deps: L
   return sessionFrom(profile, auth, unknown, deps.clock.now());
 }
 
-async function jwtSession(profile: Profile, options: LoginOptions, deps: LoginDeps, vault: VaultClient, gate: Gate): Promise<Session> {
-  const tokens = await step(deps.io, 'identity', () => obtainIdentity(profile, options, deps, gate), (t) => {
+async function jwtSession(profile: Profile, options: LoginOptions, deps: LoginDeps, vault: VaultClient, gate: Gate, issuer: Promise<IssuerConfig>): Promise<Session> {
+  const tokens = await step(deps.io, 'identity', () => obtainIdentity(profile, options, deps, gate, issuer), (t) => {
     const who = identityFromClaims(t.claims);
     return who.email ?? who.subject ?? 'ID token validated';
   });
