@@ -1,6 +1,6 @@
 /**
- * The `tng` executable's entry: a plain `exec` or `credential-process` takes the hot path (no commander,
- * only what that command loads); everything else loads the full command-line program (../main.ts).
+ * The `tng` executable's entry: a plain `exec`, `credential-process` or `login` takes the hot path (no
+ * commander, only what that command loads); everything else loads the full command-line program (../main.ts).
  */
 import { parseDuration } from '../duration.ts';
 import { parseHot, type HotInvocation } from './hot.ts';
@@ -8,6 +8,10 @@ import { exitWith, runCommand } from './runtime.ts';
 
 async function runHot(invocation: HotInvocation): Promise<number> {
   return runCommand(process.env, async (deps) => {
+    if (invocation.command === 'login') {
+      const { runLogin } = await import('../commands/login-run.ts');
+      return runLogin({ profile: invocation.profile, deviceCode: invocation.deviceCode, noBrowser: invocation.noBrowser }, deps);
+    }
     if (invocation.command === 'credential-process') {
       const { runCredentialProcess } = await import('../aws/credential-process.ts');
       return runCredentialProcess({ profile: invocation.profile, role: invocation.role }, deps);
@@ -34,8 +38,8 @@ async function runHot(invocation: HotInvocation): Promise<number> {
 export async function run(): Promise<void> {
   const hot = parseHot(process.argv.slice(2));
   if (hot !== undefined) {
-    // exec and credential-process write to stdout only through runCommand's IO.
-    exitWith(await runHot(hot), { stdoutFlushed: true });
+    // exec and credential-process write to stdout only through runCommand's IO (a login may also draw the live UI).
+    exitWith(await runHot(hot), { stdoutFlushed: hot.command !== 'login' });
     return;
   }
   const main = await import('../main.ts');

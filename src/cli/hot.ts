@@ -1,21 +1,22 @@
 /**
  * The hot path: `tng exec` and `tng credential-process` run many times a day (the AWS CLI starts
  * credential-process on every call), so their well-formed invocations are recognised here without
- * commander, whose program takes longer to load than the rest of an exec. Anything this parser does not
- * fully understand — help, an unknown or malformed option — goes to the full program, which owns every
- * usage error, so both paths behave the same.
+ * commander, whose program takes longer to load than the rest of an exec; so is `tng login`, which starts
+ * every shift and waits on nothing else. Anything this parser does not fully understand — help, an unknown
+ * or malformed option — goes to the full program, which owns every usage error, so both paths behave the same.
  */
 export type HotInvocation =
   | { command: 'exec'; profile?: string; role?: string; roleArn?: string; ttl?: string; aws: boolean; vault: boolean; server: boolean; program: string; args: string[] }
-  | { command: 'credential-process'; profile?: string; role?: string };
+  | { command: 'credential-process'; profile?: string; role?: string }
+  | { command: 'login'; profile?: string; deviceCode: boolean; noBrowser: boolean };
 
-const VALUE_OPTIONS = { exec: ['--profile', '--role', '--role-arn', '--ttl'], 'credential-process': ['--profile', '--role'] } as const;
-const FLAG_OPTIONS = { exec: ['--no-aws', '--no-vault', '--no-server'], 'credential-process': [] } as const;
+const VALUE_OPTIONS = { exec: ['--profile', '--role', '--role-arn', '--ttl'], 'credential-process': ['--profile', '--role'], login: ['--profile'] } as const;
+const FLAG_OPTIONS = { exec: ['--no-aws', '--no-vault', '--no-server'], 'credential-process': [], login: ['--device-code', '--no-browser'] } as const;
 
-/** The invocation, when `argv` (without node and the script) is a plain exec or credential-process; else undefined. */
+/** The invocation, when `argv` (without node and the script) is a plain exec, credential-process or login; else undefined. */
 export function parseHot(argv: readonly string[]): HotInvocation | undefined {
   const [name, ...rest] = argv;
-  if (name !== 'exec' && name !== 'credential-process') return undefined;
+  if (name !== 'exec' && name !== 'credential-process' && name !== 'login') return undefined;
   const values = new Map<string, string>();
   const flags = new Set<string>();
   let i = 0;
@@ -39,8 +40,9 @@ export function parseHot(argv: readonly string[]): HotInvocation | undefined {
       return undefined; // --help, -h, an unknown option: the full program answers
     }
   }
-  if (name === 'credential-process') {
+  if (name === 'credential-process' || name === 'login') {
     if (i < rest.length) return undefined; // stray arguments are a usage error
+    if (name === 'login') return { command: name, profile: values.get('--profile'), deviceCode: flags.has('--device-code'), noBrowser: flags.has('--no-browser') };
     return { command: name, profile: values.get('--profile'), role: values.get('--role') };
   }
   const program = rest[i];

@@ -6,6 +6,7 @@ import { Command } from 'commander';
 import { parseHot } from '../../../src/cli/hot.ts';
 import { credentialProcessCommand } from '../../../src/commands/credential-process.ts';
 import { execCommand } from '../../../src/commands/exec.ts';
+import { loginCommand } from '../../../src/commands/login.ts';
 import type { Deps } from '../../../src/deps.ts';
 
 /** What commander makes of argv, through the real command builders, or undefined when it refuses it. */
@@ -18,6 +19,7 @@ async function viaCommander(argv: string[]): Promise<Record<string, unknown> | u
   };
   program.addCommand(execCommand({} as Deps, () => undefined, capture as never));
   program.addCommand(credentialProcessCommand({} as Deps, () => undefined, capture as never));
+  program.addCommand(loginCommand({} as Deps, () => undefined, capture as never));
   for (const command of program.commands) command.exitOverride().configureOutput({ writeErr: () => undefined, writeOut: () => undefined });
   try {
     await program.parseAsync(argv, { from: 'user' });
@@ -31,6 +33,7 @@ function fromHot(argv: string[]): Record<string, unknown> | undefined {
   const hot = parseHot(argv);
   if (hot === undefined) return undefined;
   if (hot.command === 'credential-process') return { profile: hot.profile, role: hot.role };
+  if (hot.command === 'login') return { profile: hot.profile, deviceCode: hot.deviceCode, noBrowser: hot.noBrowser };
   return {
     profile: hot.profile,
     command: hot.program,
@@ -56,6 +59,11 @@ const ACCEPTED = [
   ['credential-process'],
   ['credential-process', '--profile', 'work'],
   ['credential-process', '--role=deploy', '--profile', 'p'],
+  ['login'],
+  ['login', '--profile', 'work'],
+  ['login', '--device-code'],
+  ['login', '--no-browser', '--profile=work'],
+  ['login', '--device-code', '--no-browser', '--'],
 ];
 
 const DECLINED = [
@@ -70,7 +78,11 @@ const DECLINED = [
   ['credential-process', 'extra'],
   ['credential-process', '--no-aws'],
   ['credential-process', '--help'],
-  ['login'],
+  ['login', 'extra'],
+  ['login', '--help'],
+  ['login', '--browser'],
+  ['login', '--profile'],
+  ['login', '--role', 'x'],
   ['--version'],
   [],
 ];
