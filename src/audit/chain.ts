@@ -458,14 +458,30 @@ export async function appendSigned(
   });
 }
 
-/** The latest enroll entry's key for a credential, reading the whole (open) trail. */
+/** The latest enroll entry's key for a credential in the (open) trail. */
 function enrolledKey(fd: number, credentialId: string): KeyRecord | undefined {
-  const { entries } = parseTrail(readAt(fd, fstatSync(fd).size, 0));
-  for (let i = entries.length - 1; i >= 0; i--) {
-    const entry = entries[i] as AuditEntry;
-    if (entry.event === 'enroll' && entry.credential_id === credentialId && isString(entry.public_key) && isString(entry.rp_id)) {
-      return { credential_id: credentialId, public_key: entry.public_key, rp_id: entry.rp_id };
+  return latestEnrollment(readAt(fd, fstatSync(fd).size, 0), credentialId);
+}
+
+/**
+ * The key of the latest enroll entry for `credentialId` in a trail's bytes. The trail grows with every exec
+ * while a signed login or exec needs only this one entry, so only the lines holding the credential's id and
+ * the word "enroll" are parsed, found by a byte search from the end; an unfinished last line is no entry.
+ */
+export function latestEnrollment(data: Buffer, credentialId: string): KeyRecord | undefined {
+  if (!isString(credentialId)) return undefined;
+  const id = Buffer.from(credentialId, 'utf8');
+  for (let at = data.lastIndexOf(id); at !== -1; ) {
+    const start = data.lastIndexOf(0x0a, at) + 1;
+    const end = data.indexOf(0x0a, at);
+    const line = end === -1 ? undefined : data.subarray(start, end);
+    if (line !== undefined && line.includes('enroll')) {
+      const entry = parseObject(line);
+      if (entry?.event === 'enroll' && entry.credential_id === credentialId && isString(entry.public_key) && isString(entry.rp_id)) {
+        return { credential_id: credentialId, public_key: entry.public_key, rp_id: entry.rp_id };
+      }
     }
+    at = start === 0 ? -1 : data.lastIndexOf(id, start - 1);
   }
   return undefined;
 }
