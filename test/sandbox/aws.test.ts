@@ -11,14 +11,16 @@ import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
+import type { KeyObject } from 'node:crypto';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { SignatureV4 } from '@smithy/signature-v4';
-import { exportJWK, generateKeyPair, SignJWT } from 'jose';
-import type { CryptoKey, JWK } from 'jose';
+import { exportJWK, SignJWT } from 'jose';
+import type { JWK } from 'jose';
 import vault from 'node-vault';
+import { newKeyPair } from './signing-keys.ts';
 import { startStsSandbox } from './sts.ts';
 import type { StsSandbox } from './sts.ts';
 import { startVaultSandbox } from './vault/index.ts';
@@ -30,11 +32,11 @@ import type { AwsRole, VaultSandbox } from './vault/index.ts';
 const ISSUER = 'https://issuer.sandbox.test';
 let jwksServer: Server;
 let jwksUrl = '';
-let signingKey: CryptoKey;
+let signingKey: KeyObject;
 let publicJwk: JWK;
 
 async function startJwks(): Promise<void> {
-  const pair = await generateKeyPair('RS256');
+  const pair = newKeyPair('RS256');
   signingKey = pair.privateKey;
   publicJwk = { ...(await exportJWK(pair.publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' };
   jwksServer = createServer((_req, res) => {

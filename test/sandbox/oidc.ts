@@ -13,13 +13,14 @@
 //
 // Run it by hand with `node --import tsx test/sandbox/oidc.ts [--port N]`.
 
-import { createHash, generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SandboxStore } from './oidc/store.ts';
+import { newKeyPair } from './signing-keys.ts';
 import { recordSecret } from './secrets.ts';
 import {
   deviceCodeInputPage,
@@ -368,7 +369,7 @@ export async function startOidcSandbox(options: OidcSandboxOptions = {}): Promis
   );
 
   const newJwk = () => ({
-    ...generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' }),
+    ...newKeyPair('RS256').privateKey.export({ format: 'jwk' }),
     kid: randomBytes(8).toString('hex'),
     alg: 'RS256',
     use: 'sig',

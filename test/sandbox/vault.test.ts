@@ -9,9 +9,11 @@ import type { AddressInfo } from 'node:net';
 import { once } from 'node:events';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { exportJWK, generateKeyPair, SignJWT, UnsecuredJWT } from 'jose';
-import type { CryptoKey, JWK } from 'jose';
+import type { KeyObject } from 'node:crypto';
+import { exportJWK, SignJWT, UnsecuredJWT } from 'jose';
+import type { JWK } from 'jose';
 import vault from 'node-vault';
+import { newKeyPair } from './signing-keys.ts';
 import { startVaultSandbox } from './vault/index.ts';
 import type { JwtRole, VaultSandbox } from './vault/index.ts';
 
@@ -21,12 +23,12 @@ import type { JwtRole, VaultSandbox } from './vault/index.ts';
 interface TestKey {
   kid: string;
   alg: string;
-  privateKey: CryptoKey;
+  privateKey: KeyObject;
   publicJwk: JWK;
 }
 
 async function makeKey(kid: string, alg: 'RS256' | 'ES256' | 'EdDSA'): Promise<TestKey> {
-  const { privateKey, publicKey } = await generateKeyPair(alg, alg === 'EdDSA' ? { crv: 'Ed25519' } : {});
+  const { privateKey, publicKey } = newKeyPair(alg);
   const publicJwk = { ...(await exportJWK(publicKey)), kid, alg, use: 'sig' };
   return { kid, alg, privateKey, publicJwk };
 }

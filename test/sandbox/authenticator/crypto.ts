@@ -11,7 +11,6 @@ import {
   createHmac,
   createPrivateKey,
   createPublicKey,
-  generateKeyPairSync,
   hkdfSync,
   randomBytes,
   sign,
@@ -19,6 +18,7 @@ import {
   type ECDH,
   type KeyObject,
 } from 'node:crypto';
+import { newKeyPair } from '../signing-keys.ts';
 import type { CborKey, CborValue } from './cbor.ts';
 
 export const ALG_ES256 = -7;
@@ -75,8 +75,7 @@ export class CredentialKey {
 
   static generate(alg: number): CredentialKey {
     if (alg === ALG_ES256) {
-      const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-      const d = Buffer.from(String(privateKey.export({ format: 'jwk' }).d), 'base64url');
+      const d = Buffer.from(String(newKeyPair('ES256').privateKey.export({ format: 'jwk' }).d), 'base64url');
       return new CredentialKey(alg, d);
     }
     return new CredentialKey(alg, randomBytes(32));

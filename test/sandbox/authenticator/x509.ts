@@ -2,7 +2,8 @@
  * A minimal DER writer and a self-signed ECDSA P-256 X.509 v3 certificate: the U2F attestation
  * certificate of the virtual authenticator (U2F REGISTER must return one).
  */
-import { generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
+import { randomBytes, sign, type KeyObject } from 'node:crypto';
+import { newKeyPair } from '../signing-keys.ts';
 
 function length(n: number): Buffer {
   if (n < 0x80) return Buffer.from([n]);
@@ -57,7 +58,7 @@ export interface AttestationIdentity {
 
 /** A fresh P-256 key and a self-signed certificate for it, shaped like a FIDO attestation certificate. */
 export function makeAttestationIdentity(commonName: string): AttestationIdentity {
-  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const { privateKey, publicKey } = newKeyPair('ES256');
   const ecdsaWithSha256 = seq(oid('1.2.840.10045.4.3.2'));
   const subject = name([
     ['2.5.4.6', printable('SE')],

@@ -1,8 +1,9 @@
 /** Test helpers: a state dir of its own, and a software "authenticator" that signs audit entries as a FIDO2 key does. */
-import { createHash, generateKeyPairSync, randomBytes, sign as cryptoSign, type KeyObject } from 'node:crypto';
+import { createHash, randomBytes, sign as cryptoSign, type KeyObject } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { newKeyPair } from '../../sandbox/signing-keys.ts';
 import { AUDIT_FILE, type EnrolledKey, type Signature } from '../../../src/audit/chain.ts';
 import { encodeCoseKey, keyObjectToCose } from '../../../src/fido2/ctap2/cose.ts';
 
@@ -24,7 +25,7 @@ export interface TestKey {
 }
 
 export function testKey(rpId = 'dex.example.com'): TestKey {
-  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const { privateKey, publicKey } = newKeyPair('ES256');
   const credentialId = randomBytes(32).toString('base64url');
   let counter = 0;
   const publicCose = Buffer.from(encodeCoseKey(keyObjectToCose(publicKey))).toString('base64url');

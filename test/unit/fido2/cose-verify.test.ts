@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
-import { X509Certificate, createHash, generateKeyPairSync, sign } from 'node:crypto';
+import { X509Certificate, createHash, sign } from 'node:crypto';
 import { describe, it } from 'node:test';
+import { newKeyPair } from '../../sandbox/signing-keys.ts';
 import { decodeCbor, encodeCbor } from '../../../src/fido2/ctap2/cbor.ts';
 import { coseToKeyObject, decodeCoseKey, encodeCoseKey, keyObjectToCose, parseKeyAgreementKey } from '../../../src/fido2/ctap2/cose.ts';
 import { rpIdHash, verifyAssertion, verifySignature } from '../../../src/fido2/ctap2/verify.ts';
@@ -37,7 +38,7 @@ describe('COSE keys', () => {
   });
 
   it('round-trips Ed25519 keys as EdDSA {1:1, 3:-8, -1:6, -2:x}', () => {
-    const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+    const { publicKey, privateKey } = newKeyPair('EdDSA');
     const cose = keyObjectToCose(privateKey); // a private key exports its public half
     assert.deepEqual([...cose.keys()], [1, 3, -1, -2]);
     assert.equal(cose.get(1), 1);
@@ -49,7 +50,7 @@ describe('COSE keys', () => {
   });
 
   it('round-trips generated P-256 keys', () => {
-    const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const { publicKey } = newKeyPair('ES256');
     assert.ok(coseToKeyObject(keyObjectToCose(publicKey)).key.equals(publicKey));
   });
 
@@ -93,7 +94,7 @@ describe('signature verification', () => {
 
   for (const [label, alg] of [['ES256', -7], ['EdDSA', -8]] as const) {
     it(`verifies a ${label} assertion end to end and rejects tampering`, () => {
-      const pair = alg === -7 ? generateKeyPairSync('ec', { namedCurve: 'P-256' }) : generateKeyPairSync('ed25519');
+      const pair = alg === -7 ? newKeyPair('ES256') : newKeyPair('EdDSA');
       const cose = encodeCoseKey(keyObjectToCose(pair.publicKey));
       const data = authData('tng.example', 0x05, 17);
       const clientDataHash = new Uint8Array(createHash('sha256').update('audit entry').digest());
@@ -125,8 +126,8 @@ describe('signature verification', () => {
   }
 
   it('does not accept an ES256 signature under an EdDSA key or vice versa', () => {
-    const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-    const ed = generateKeyPairSync('ed25519');
+    const ec = newKeyPair('ES256');
+    const ed = newKeyPair('EdDSA');
     const message = new Uint8Array(69).fill(1);
     const ecSig = new Uint8Array(sign('sha256', message, ec.privateKey));
     assert.equal(verifySignature({ alg: -8, key: ed.publicKey }, message, ecSig), false);

@@ -14,7 +14,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
+import { exportJWK, SignJWT, type JWK } from 'jose';
 import { stringify } from 'smol-toml';
 import { appendEntry, parseTrail, readTrail, signedAnchor } from '../../../src/audit/chain.ts';
 import { buildExport, formatExport, verifyData } from '../../../src/audit/export.ts';
@@ -26,6 +26,7 @@ import { TngError } from '../../../src/errors.ts';
 import type { Fetch } from '../../../src/net/http.ts';
 import { discover, refreshLogin } from '../../../src/oidc/client.ts';
 import { VaultClient } from '../../../src/vault/client.ts';
+import { newKeyPair } from '../../sandbox/signing-keys.ts';
 import { sampleTrail } from '../audit/helpers.ts';
 import { fido2Properties } from '../fido2/properties.ts';
 
@@ -204,8 +205,8 @@ const tokenCase: fc.Arbitrary<TokenCase> = fc.record({
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 
 async function idTokenProperty(): Promise<FuzzProperty> {
-  const { privateKey, publicKey } = await generateKeyPair('RS256', { extractable: true });
-  const other = await generateKeyPair('RS256');
+  const { privateKey, publicKey } = newKeyPair('RS256');
+  const other = newKeyPair('RS256');
   const jwk: JWK = { ...(await exportJWK(publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' };
   const discovery = {
     issuer: ISSUER,
@@ -231,7 +232,7 @@ async function idTokenProperty(): Promise<FuzzProperty> {
     if (c.signer === 'none' || c.header.alg !== 'RS256') {
       return `${b64(c.header)}.${b64(claims)}.${Buffer.from('not a signature').toString('base64url')}`;
     }
-    const key: CryptoKey = c.signer === 'key' ? privateKey : other.privateKey;
+    const key = c.signer === 'key' ? privateKey : other.privateKey;
     return new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: String(c.header.kid) }).sign(key);
   }
 
