@@ -45,6 +45,17 @@ export function createDeps(env: NodeJS.ProcessEnv, signal: AbortSignal, io: IO =
   return deps;
 }
 
+/**
+ * Starts the keychain's background preparation (the OS keychain's session-bus probe) so that it overlaps
+ * what a command does before its first read; a failure surfaces at that read.
+ */
+export function prepareKeychain(deps: Pick<Deps, 'keychain'>): void {
+  void deps.keychain().then(
+    (store) => store.prepare?.(),
+    () => undefined,
+  );
+}
+
 /** The keychain TNG_KEYCHAIN names: `os` (the default) or `file`; nothing falls back to another one. */
 async function createKeychain(deps: Deps): Promise<SecretStore> {
   const kind = deps.env.TNG_KEYCHAIN || 'os';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { loadProfile } from '../config/file.ts';
-import type { Deps } from '../deps.ts';
+import { prepareKeychain, type Deps } from '../deps.ts';
 import { usageError } from '../errors.ts';
 import type { Session } from '../session/session.ts';
 
@@ -11,7 +11,7 @@ export interface CredentialProcessOptions {
 
 /** Prints exactly the process-credentials JSON (Version 1) on stdout; errors go to stderr. */
 export async function runCredentialProcess(options: CredentialProcessOptions, deps: Deps): Promise<number> {
-  void deps.keychain().then((store) => store.prepare?.(), () => undefined);
+  prepareKeychain(deps);
   const profile = await loadProfile(deps.paths.config, options.profile, deps.env);
   const role = options.role ?? profile.awsRole;
   if (!role) {

@@ -1,5 +1,5 @@
 import { loadProfile } from '../config/file.ts';
-import type { Deps } from '../deps.ts';
+import { prepareKeychain, type Deps } from '../deps.ts';
 import { usageError } from '../errors.ts';
 import type { ExecPlan } from './run.ts';
 
@@ -16,7 +16,7 @@ export async function runExec(options: ExecOptions, deps: Deps): Promise<number>
       'Use the parent\'s credentials, which are already in this environment, instead of nesting tng exec.',
     );
   }
-  void deps.keychain().then((store) => store.prepare?.(), () => undefined);
+  prepareKeychain(deps);
   const profile = await loadProfile(deps.paths.config, options.profile, deps.env);
   const { execute } = await import('../exec/run.ts');
   return execute(profile, options, deps);

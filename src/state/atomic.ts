@@ -6,6 +6,16 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
+/** Removes a file; false when it could not be (gone already, or not removable). */
+export function removeFile(path: string): boolean {
+  try {
+    unlinkSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Makes a rename in `dir` durable; best effort, because not every platform can fsync a directory. */
 export function syncDir(dir: string): void {
   try {
@@ -38,11 +48,7 @@ export async function writeFileAtomic(path: string, text: string): Promise<void>
     }
     renameSync(temp, path);
   } catch (error) {
-    try {
-      unlinkSync(temp);
-    } catch {
-      // never created, or gone
-    }
+    removeFile(temp);
     throw error;
   }
   syncDir(dir);

@@ -3,10 +3,11 @@
  * trip through Node's thread pool, on the path every exec's audit append takes; only waiting is asynchronous.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { TngError, describe } from '../errors.ts';
+import { removeFile } from './atomic.ts';
 
 export interface LockOptions {
   /** How long to wait for another holder before giving up. */
@@ -41,16 +42,6 @@ function isAlive(pid: number): boolean {
     return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** Removes a file; false when it could not be (gone already, or not ours to remove). */
-function removeFile(path: string): boolean {
-  try {
-    unlinkSync(path);
-    return true;
-  } catch {
-    return false;
   }
 }
 
@@ -174,12 +165,13 @@ function tryAcquire(dir: string, path: string, me: Holder): boolean {
 
 /** Removes the lock file if it is still ours (a stale-lock clearer may have replaced it). */
 function release(path: string, me: Holder): void {
+  let holder: ReturnType<typeof readHolder>;
   try {
-    const holder = JSON.parse(readFileSync(path, 'utf8')) as Partial<Holder>;
-    if (holder.token === me.token) unlinkSync(path);
+    holder = readHolder(path);
   } catch {
-    // gone, garbled or unreadable: not ours to remove
+    return; // unreadable: not ours to remove
   }
+  if (holder !== undefined && holder !== 'garbled' && holder.token === me.token) removeFile(path);
 }
 
 function clearStale(path: string, seen: Holder | 'garbled' | undefined): void {
