@@ -10,12 +10,13 @@
  * and verification accepts the torn bytes only when such an entry accounts for them, and reports them.
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { closeSync, fstatSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, fsyncSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import canonicalize from 'canonicalize';
 import { TngError } from '../errors.ts';
 import { syncDir } from '../state/atomic.ts';
 import { withLock } from '../state/lock.ts';
+import { makeDirectory } from '../state/make-dir.ts';
 
 export const AUDIT_FILE = 'audit.jsonl';
 export const AUDIT_VERSION = 1;
@@ -371,7 +372,7 @@ async function withTrail<T>(
   fn: (context: { fd: number; next: (body: Record<string, unknown>, id?: string) => AuditEntry }) => Promise<T>,
 ): Promise<T> {
   try {
-    mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+    makeDirectory(stateDir);
   } catch (error) {
     throw auditFileError(error, stateDir);
   }

@@ -18,13 +18,14 @@
  * `keychain-file`, re-read the file inside it, and replace it atomically (temp file, fsync, rename, fsync dir).
  * Anything that does not verify — JSON, version, a key entry, the items — is a `keychain` error (exit 7).
  */
-import { mkdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { TngError, describe, usageError } from '../errors.ts';
 import { writeFileAtomic } from '../state/atomic.ts';
 import { withLock } from '../state/lock.ts';
 import { keyFromHmacOutput, newDataKey, seal, unsealBytes } from './seal.ts';
 import type { SecretStore } from './store.ts';
+import { makeDirectory } from '../state/make-dir.ts';
 
 export const FILE_KEYCHAIN_NAME = 'keychain.json';
 const VERSION = 1;
@@ -199,7 +200,7 @@ export function createFileKeychain(options: FileKeychainOptions): FileKeychain {
   async function write(data: FileData): Promise<void> {
     const text = `${JSON.stringify(data)}\n`;
     try {
-      await mkdir(dir, { recursive: true, mode: 0o700 });
+      makeDirectory(dir);
     } catch (error) {
       throw fileError(path, 'create the directory of', error);
     }

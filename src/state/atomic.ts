@@ -3,8 +3,9 @@
  * a synchronous call costs less than a round trip through Node's thread pool.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { makeDirectory } from './make-dir.ts';
 
 /** Removes a file; false when it could not be (gone already, or not removable). */
 export function removeFile(path: string): boolean {
@@ -36,7 +37,7 @@ export function syncDir(dir: string): void {
  */
 export async function writeFileAtomic(path: string, text: string): Promise<void> {
   const dir = dirname(path);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  makeDirectory(dir);
   const temp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
   try {
     const fd = openSync(temp, 'wx', 0o600);

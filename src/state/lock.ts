@@ -3,11 +3,12 @@
  * trip through Node's thread pool, on the path every exec's audit append takes; only waiting is asynchronous.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { TngError, describe } from '../errors.ts';
 import { removeFile } from './atomic.ts';
+import { makeDirectory } from './make-dir.ts';
 
 export interface LockOptions {
   /** How long to wait for another holder before giving up. */
@@ -139,7 +140,7 @@ function tryAcquire(dir: string, path: string, me: Holder): boolean {
     if (code === 'EEXIST') return false;
     if (code !== 'ENOENT') throw error;
     // The first lock in this state dir: make its locks/ dir and try once more.
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    makeDirectory(dir);
     try {
       fd = create();
     } catch (again) {

@@ -1,8 +1,9 @@
-import { copyFile, lstat, mkdir } from 'node:fs/promises';
+import { copyFile, lstat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { constants } from 'node:fs';
 import { usageError } from '../errors.ts';
 import type { Template } from './catalogue.ts';
+import { makeDirectory } from '../state/make-dir.ts';
 
 export interface WriteResult {
   /** The target directory, absolute. */
@@ -56,7 +57,7 @@ export async function writeTemplate(template: Template, dir: string, options: { 
 
   for (const file of template.files) {
     const destination = join(target, file);
-    await mkdir(dirname(destination), { recursive: true });
+    makeDirectory(dirname(destination), 0o777);
     try {
       // Without --force, COPYFILE_EXCL refuses a file that appeared since the check above.
       await copyFile(join(template.source, file), destination, options.force ? 0 : constants.COPYFILE_EXCL);
