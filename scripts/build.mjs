@@ -1,4 +1,5 @@
 // Bundles the CLI into dist/:
+// - dist/boot.cjs, what bin/tng runs: it compiles dist/cli.cjs through V8's code cache (src/cli/boot.ts).
 // - dist/cli.cjs, the executable's entry: one CommonJS file holding everything a warm `tng exec` or
 //   `tng credential-process` runs (one file read and compile; Node loads CommonJS faster than ES modules).
 //   Whatever those commands only need off the warm path — a login, a touch, a Vault call — it imports from
@@ -6,7 +7,7 @@
 // - dist/main.js, the full program, with lazily loaded chunks per concern.
 // - dist/lambda.js, the `tng/lambda` helper, a file of its own (declarations in dist/lambda/) sharing no chunk.
 import { build } from 'esbuild';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { relative, resolve } from 'node:path';
 import ts from 'typescript';
 
@@ -65,6 +66,23 @@ const leaveAxiosOut = {
   },
 };
 
+/**
+ * dist/cli.cjs runs compiled from V8's code cache, and Node 20 gives such a script no dynamic import() of its
+ * own: each of the bundle's import() calls becomes a call of `__tngImport`, which the loader (src/cli/boot.ts)
+ * passes in. Every dynamic import the metafile lists must be rewritten, and nothing else.
+ */
+async function rewriteDynamicImports(file, metafile) {
+  const expected = metafile.outputs[file].imports.filter((edge) => edge.kind === 'dynamic-import').length;
+  let rewritten = 0;
+  const text = (await readFile(file, 'utf8')).replace(/\bimport\((?="(?:\.\/|node:))/g, () => {
+    rewritten += 1;
+    return '__tngImport(';
+  });
+  if (rewritten !== expected) throw new Error(`${file}: rewrote ${rewritten} dynamic imports, the metafile lists ${expected}`);
+  if (/\bimport\(/.test(text)) throw new Error(`${file}: a dynamic import is left that the loader cannot serve`);
+  await writeFile(file, text);
+}
+
 await rm(new URL('../dist', import.meta.url), { recursive: true, force: true });
 const cold = new Set();
 const hot = await build({
@@ -77,6 +95,15 @@ const hot = await build({
   define: { 'process.env.NODE_ENV': '"production"', 'import.meta.url': '__tngModuleUrl' },
   banner: { js: "const __tngModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
   plugins: [leaveColdModulesOut(cold), leaveAxiosOut],
+});
+await rewriteDynamicImports('dist/cli.cjs', hot.metafile);
+await build({
+  ...shared,
+  entryPoints: { boot: 'src/cli/boot.ts' },
+  outdir: 'dist',
+  outExtension: { '.js': '.cjs' },
+  format: 'cjs',
+  metafile: false,
 });
 const full = await build({
   ...shared,

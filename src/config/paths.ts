@@ -13,3 +13,17 @@ export function resolvePaths(env: NodeJS.ProcessEnv, home: string = env.HOME ?? 
   const state = env.TNG_STATE_DIR || join(env.XDG_STATE_HOME || join(home, '.local', 'state'), 'tng');
   return { config, state };
 }
+
+/** tng's cache dir ($XDG_CACHE_HOME/tng, else ~/.cache/tng): only what tng can rebuild, never a secret; undefined without a home. */
+export function cacheDir(env: NodeJS.ProcessEnv, home: string | undefined = env.HOME || safeHomedir()): string | undefined {
+  if (env.XDG_CACHE_HOME) return join(env.XDG_CACHE_HOME, 'tng');
+  return home ? join(home, '.cache', 'tng') : undefined;
+}
+
+function safeHomedir(): string | undefined {
+  try {
+    return homedir();
+  } catch {
+    return undefined;
+  }
+}

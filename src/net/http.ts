@@ -1,6 +1,5 @@
 import { readFile } from 'node:fs/promises';
 import { rootCertificates } from 'node:tls';
-import { setFlagsFromString } from 'node:v8';
 import { Agent, Dispatcher, EnvHttpProxyAgent, fetch as undiciFetch } from 'undici';
 import { TngError, describe, usageError } from '../errors.ts';
 import { describeUrl, timed, timingEnabled } from '../debug/timing.ts';
@@ -71,12 +70,6 @@ async function loadCa(path: string): Promise<string> {
 }
 
 export async function createFetch(options: HttpOptions = {}): Promise<Fetch> {
-  // undici parses HTTP with a WebAssembly build of llhttp, which V8 compiles first with its baseline compiler
-  // (Liftoff) and then again, in background threads, with its optimising one (TurboFan): work a command
-  // making a handful of requests never recoups, which competes with it for the CPU, and which process exit
-  // waits for (100-150 ms on a login). The baseline code alone serves tng. Set before the first request,
-  // when undici compiles the parser.
-  setFlagsFromString('--liftoff-only');
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const ca = options.cacertPath ? [...rootCertificates, await loadCa(options.cacertPath)] : undefined;
   // TLS verification is never switched off: extra trust is added with vault_cacert instead.

@@ -1,9 +1,10 @@
 // The hot paths stay light: `exec` and `credential-process` (and start-up, `--help`) never load ink or React,
-// and a warm exec or credential-process reads one file of tng's, dist/cli.cjs. Proved statically from
+// and a warm exec or credential-process reads two files of tng's: the loader, dist/boot.cjs, and the hot
+// bundle, dist/cli.cjs, which it compiles through V8's code cache. Proved statically from
 // esbuild's metafiles (every module those commands could ever import, dynamic imports included), and at run
 // time from the files a real `tng exec` / `credential-process` loads.
 import assert from 'node:assert/strict';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
@@ -83,6 +84,10 @@ describe('the bundle keeps ink and React off the hot paths', () => {
       assert.equal(edge.kind, 'dynamic-import', `${edge.path} is imported lazily`);
       assert.ok(full.outputs[`dist/${edge.path.slice(2)}`], `${edge.path}, imported by dist/cli.cjs, is a file of the full build`);
     }
+    // Compiled from a code cache, the bundle has no import() of its own (Node 20): the loader's serves it.
+    const text = await readFile(join(ROOT, 'dist', 'cli.cjs'), 'utf8');
+    assert.doesNotMatch(text, /\bimport\(/);
+    assert.equal(text.match(/\b__tngImport\(/g)?.length, cli.imports.filter((edge) => edge.kind === 'dynamic-import').length);
   });
 
   describe('at run time', () => {
@@ -100,7 +105,7 @@ describe('the bundle keeps ink and React off the hot paths', () => {
       await sandbox.close();
     });
 
-    /** Runs tng with hooks that record every file Node loads (ES modules as they load, CommonJS at exit); returns the dist/ files among them. */
+    /** Runs tng with hooks that record every file Node loads (ES modules as they load, scripts as they are read); returns the dist/ files among them. */
     async function loadedFiles(args: string[]): Promise<string[]> {
       const trace = join(world.home, `trace-${args[0]}.txt`);
       const hooks = `import { appendFileSync } from 'node:fs';
@@ -111,9 +116,16 @@ export async function load(url, context, next) {
       const register = join(world.home, 'trace-hooks.mjs');
       await writeFile(register, `import { register } from 'node:module';\nregister(${JSON.stringify(`data:text/javascript,${encodeURIComponent(hooks)}`)});\n`);
       const required = join(world.home, 'trace-require.cjs');
+      // CommonJS files, dist/cli.cjs among them (which the loader compiles itself), are read with readFileSync.
       await writeFile(
         required,
-        `process.on('exit', () => require('node:fs').appendFileSync(process.env.TNG_TEST_TRACE, Object.keys(require.cache).map((f) => require('node:url').pathToFileURL(f).href + '\\n').join('')));\n`,
+        `const fs = require('node:fs');
+const read = fs.readFileSync;
+fs.readFileSync = function (file, ...rest) {
+  if (typeof file === 'string' && /\\.[cm]?js$/.test(file)) fs.appendFileSync(process.env.TNG_TEST_TRACE, require('node:url').pathToFileURL(file).href + '\\n');
+  return read.call(this, file, ...rest);
+};
+`,
       );
       await writeFile(trace, '');
       const result = await runProcess(process.execPath, ['--require', required, '--import', pathToFileURL(register).href, TNG, ...args], { ...world.env, TNG_TEST_TRACE: trace });
@@ -127,10 +139,10 @@ export async function load(url, context, next) {
     }
 
     for (const args of [['exec', '--', 'true'], ['credential-process']]) {
-      it(`a warm tng ${args[0]} loads one file of tng's, dist/cli.cjs`, async () => {
+      it(`a warm tng ${args[0]} loads two files of tng's, dist/boot.cjs and dist/cli.cjs`, async () => {
         await runProcess(TNG, [args[0] as string, '--profile', world.profile, ...args.slice(1)], world.env); // fills the credential cache
         const files = await loadedFiles([args[0] as string, '--profile', world.profile, ...args.slice(1)]);
-        assert.deepEqual(files, ['dist/cli.cjs']);
+        assert.deepEqual(files.sort(), ['dist/boot.cjs', 'dist/cli.cjs']);
       });
     }
 
@@ -138,10 +150,28 @@ export async function load(url, context, next) {
       const files = await loadedFiles(['--version']);
       assert.ok(files.includes('dist/cli.cjs') && files.includes('dist/main.js'), files.join(', '));
       const meta = await metafile();
-      for (const file of files.filter((f) => f !== 'dist/cli.cjs')) {
+      for (const file of files.filter((f) => f !== 'dist/cli.cjs' && f !== 'dist/boot.cjs')) {
         const output = meta.outputs[file];
         assert.ok(output, `${file} is in the metafile`);
         assert.deepEqual(Object.keys(output.inputs).filter((p) => UI_ONLY.test(p)), [], `${file}, loaded by tng --version, holds live-UI modules`);
+      }
+    });
+
+    it('the first warm exec writes the code cache (dir 0700, file 0600), and later runs compile from it', async () => {
+      const cache = join(world.home, '.cache', 'tng');
+      await rm(cache, { recursive: true, force: true });
+      const run = () => runProcess(TNG, ['exec', '--profile', world.profile, '--', 'true'], { ...world.env, TNG_DEBUG: '1' });
+      const first = await run();
+      assert.equal(first.code, 0, first.stderr);
+      assert.match(first.stderr, /load dist\/cli\.cjs \(code cache absent\)/);
+      const files = await readdir(cache);
+      assert.equal(files.length, 1, files.join(', '));
+      assert.equal((await stat(cache)).mode & 0o777, 0o700);
+      assert.equal((await stat(join(cache, files[0] as string))).mode & 0o777, 0o600);
+      for (const args of [['exec', '--profile', world.profile, '--', 'true'], ['credential-process', '--profile', world.profile], ['--version']]) {
+        const next = await runProcess(TNG, args, { ...world.env, TNG_DEBUG: '1' });
+        assert.equal(next.code, 0, next.stderr);
+        assert.match(next.stderr, /load dist\/cli\.cjs \(code cache used\)/, args.join(' '));
       }
     });
   });
