@@ -1,10 +1,13 @@
 // Bundles the CLI into dist/:
-// - dist/boot.cjs, what bin/tng runs: it compiles dist/cli.cjs through V8's code cache (src/cli/boot.ts).
-// - dist/cli.cjs, the executable's entry: one CommonJS file holding everything a warm `tng exec` or
+// - dist/boot.cjs, what bin/tng runs: it compiles the CommonJS bundles below through V8's code cache and
+//   starts the hot one (src/cli/boot.ts).
+// - dist/cli.cjs, the hot bundle: one CommonJS file holding everything a warm `tng exec` or
 //   `tng credential-process` runs (one file read and compile; Node loads CommonJS faster than ES modules).
-//   Whatever those commands only need off the warm path — a login, a touch, a Vault call — it imports from
-//   the full program's build under dist/lazy/, as it does the full program (dist/main.js) for other commands.
-// - dist/main.js, the full program, with lazily loaded chunks per concern.
+// - dist/cold.cjs: one CommonJS file holding every module the hot bundle imports only off the warm path — a
+//   login, a touch, a Vault call, the HTTP client — except those that must stay ES modules (the live UI:
+//   ink has top-level await) and the full program.
+// - dist/main.js, the full program (commander, every other command), with lazily loaded chunks per concern;
+//   the ES modules the two CommonJS bundles leave out are entries of this build under dist/lazy/.
 // - dist/lambda.js, the `tng/lambda` helper, a file of its own (declarations in dist/lambda/) sharing no chunk.
 import { build } from 'esbuild';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -24,6 +27,9 @@ const WARM = new Set([
   'src/audit/chain.ts',
 ]);
 
+/** Modules that stay ES modules, in the full program's build: the program itself and the live UI (ink's top-level await). */
+const esmOnly = (source) => source === 'src/main.ts' || source.startsWith('src/ui/ink/');
+
 const shared = {
   bundle: true,
   platform: 'node',
@@ -37,20 +43,37 @@ const shared = {
   metafile: true,
 };
 
-/** Where the hot bundle finds a module it leaves to the full program's build: its entry name there. */
-const lazyEntryName = (source) => (source === 'src/main.ts' ? 'main' : `lazy/${source.slice('src/'.length, -'.ts'.length)}`);
+/** The CommonJS bundles: compiled by dist/boot.cjs, which resolves the import() calls rewritten below. */
+const commonJs = {
+  ...shared,
+  outdir: 'dist',
+  outExtension: { '.js': '.cjs' },
+  format: 'cjs',
+  // The keychain resolves its native addon from the module's own location.
+  define: { 'process.env.NODE_ENV': '"production"', 'import.meta.url': '__tngModuleUrl' },
+  banner: { js: "const __tngModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
+};
 
-/** The hot bundle's other dynamic imports of tng's own modules become imports of the full program's files. */
-function leaveColdModulesOut(cold) {
+/** Where a CommonJS bundle finds a module of the full program's build: its entry name there. */
+const esmEntryName = (source) => (source === 'src/main.ts' ? 'main' : `lazy/${source.slice('src/'.length).replace(/\.tsx?$/, '')}`);
+
+/**
+ * A CommonJS bundle's dynamic imports of tng's own modules: ES-module-only ones become imports of the full
+ * program's files (collected in `esm`), `keep` ones stay inside the bundle, and the rest go `elsewhere(source)`.
+ */
+function splitDynamicImports({ keep, esm, elsewhere }) {
   return {
-    name: 'leave-cold-modules-out',
+    name: 'split-dynamic-imports',
     setup(builder) {
       builder.onResolve({ filter: /^\.\.?\//, namespace: 'file' }, (args) => {
         if (args.kind !== 'dynamic-import') return undefined;
         const source = relative(ROOT, resolve(args.resolveDir, args.path));
-        if (!source.startsWith('src/') || WARM.has(source)) return undefined;
-        cold.add(source);
-        return { path: `./${lazyEntryName(source)}.js`, external: true };
+        if (!source.startsWith('src/')) return undefined;
+        if (esmOnly(source)) {
+          esm.add(source);
+          return { path: `./${esmEntryName(source)}.js`, external: true };
+        }
+        return keep(source) ? undefined : { path: elsewhere(source), external: true };
       });
     },
   };
@@ -66,37 +89,70 @@ const leaveAxiosOut = {
   },
 };
 
+/** The cold bundle's entry: a loader of each module the hot bundle leaves to it, by source path (boot.ts's `./cold.cjs#src/x.ts`). */
+function coldEntry(sources) {
+  const list = [...sources].sort();
+  return {
+    name: 'cold-entry',
+    setup(builder) {
+      builder.onResolve({ filter: /^tng:cold-entry$/ }, () => ({ path: 'cold-entry', namespace: 'tng-cold' }));
+      builder.onLoad({ filter: /.*/, namespace: 'tng-cold' }, () => ({
+        resolveDir: ROOT,
+        loader: 'ts',
+        // Each through import(): esbuild then runs a module's top level (and its dependencies') only when it is first asked for.
+        contents: `export const modules = {\n${list.map((source) => `  ${JSON.stringify(source)}: () => import('./${source}'),`).join('\n')}\n};\n`,
+      }));
+    },
+  };
+}
+
 /**
- * dist/cli.cjs runs compiled from V8's code cache, and Node 20 gives such a script no dynamic import() of its
- * own: each of the bundle's import() calls becomes a call of `__tngImport`, which the loader (src/cli/boot.ts)
- * passes in. Every dynamic import the metafile lists must be rewritten, and nothing else.
+ * The CommonJS bundles run compiled from V8's code cache, and Node 20 gives such a script no dynamic import()
+ * of its own: each of a bundle's import() calls becomes a call of `__tngImport`, which the loader
+ * (src/cli/boot.ts) passes in. The calls are found by parsing the bundle (its comments mention import() too),
+ * and they must be exactly as many as the metafile lists.
  */
 async function rewriteDynamicImports(file, metafile) {
+  const text = await readFile(file, 'utf8');
+  const source = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, false, ts.ScriptKind.JS);
+  const calls = [];
+  const visit = (node) => {
+    if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword) calls.push(node.expression.getStart(source));
+    ts.forEachChild(node, visit);
+  };
+  visit(source);
   const expected = metafile.outputs[file].imports.filter((edge) => edge.kind === 'dynamic-import').length;
-  let rewritten = 0;
-  const text = (await readFile(file, 'utf8')).replace(/\bimport\((?="(?:\.\/|node:))/g, () => {
-    rewritten += 1;
-    return '__tngImport(';
-  });
-  if (rewritten !== expected) throw new Error(`${file}: rewrote ${rewritten} dynamic imports, the metafile lists ${expected}`);
-  if (/\bimport\(/.test(text)) throw new Error(`${file}: a dynamic import is left that the loader cannot serve`);
-  await writeFile(file, text);
+  if (calls.length !== expected) throw new Error(`${file}: ${calls.length} import() calls, the metafile lists ${expected}`);
+  let rewritten = text;
+  for (const at of calls.sort((a, b) => b - a)) rewritten = `${rewritten.slice(0, at)}__tngImport${rewritten.slice(at + 'import'.length)}`;
+  await writeFile(file, rewritten);
 }
 
 await rm(new URL('../dist', import.meta.url), { recursive: true, force: true });
+const esm = new Set();
 const cold = new Set();
 const hot = await build({
-  ...shared,
+  ...commonJs,
   entryPoints: { cli: 'src/cli/entry.ts' },
-  outdir: 'dist',
-  outExtension: { '.js': '.cjs' },
-  format: 'cjs',
-  // The keychain resolves its native addon from the module's own location.
-  define: { 'process.env.NODE_ENV': '"production"', 'import.meta.url': '__tngModuleUrl' },
-  banner: { js: "const __tngModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
-  plugins: [leaveColdModulesOut(cold), leaveAxiosOut],
+  plugins: [
+    splitDynamicImports({
+      keep: (source) => WARM.has(source),
+      esm,
+      elsewhere: (source) => {
+        cold.add(source);
+        return `./cold.cjs#${source}`;
+      },
+    }),
+    leaveAxiosOut,
+  ],
 });
 await rewriteDynamicImports('dist/cli.cjs', hot.metafile);
+const coldBuild = await build({
+  ...commonJs,
+  entryPoints: { cold: 'tng:cold-entry' },
+  plugins: [coldEntry(cold), splitDynamicImports({ keep: () => true, esm, elsewhere: () => '' }), leaveAxiosOut],
+});
+await rewriteDynamicImports('dist/cold.cjs', coldBuild.metafile);
 await build({
   ...shared,
   entryPoints: { boot: 'src/cli/boot.ts' },
@@ -107,7 +163,7 @@ await build({
 });
 const full = await build({
   ...shared,
-  entryPoints: { main: 'src/main.ts', ...Object.fromEntries([...cold].map((source) => [lazyEntryName(source), source])) },
+  entryPoints: { main: 'src/main.ts', ...Object.fromEntries([...esm].map((source) => [esmEntryName(source), source])) },
   outdir: 'dist',
   splitting: true,
   format: 'esm',
@@ -122,6 +178,7 @@ const full = await build({
 await mkdir(new URL('../build/', import.meta.url), { recursive: true });
 await writeFile(new URL('../build/meta.json', import.meta.url), JSON.stringify(full.metafile));
 await writeFile(new URL('../build/meta-hot.json', import.meta.url), JSON.stringify(hot.metafile));
+await writeFile(new URL('../build/meta-cold.json', import.meta.url), JSON.stringify(coldBuild.metafile));
 
 // The Lambda helper's dependencies (@smithy/signature-v4, @aws-crypto/sha256-js, the credential provider)
 // are package dependencies, resolved from node_modules where the function is deployed.

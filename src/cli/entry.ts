@@ -34,16 +34,10 @@ async function runHot(invocation: HotInvocation): Promise<number> {
   });
 }
 
-export interface RunHooks {
-  /** Called when this run takes the warm path (a plain exec or credential-process), before it starts. */
-  warmPath?(): void;
-}
-
 /** Runs tng with this process's arguments and exits with its status. */
-export async function run(hooks: RunHooks = {}): Promise<void> {
+export async function run(): Promise<void> {
   const hot = parseHot(process.argv.slice(2));
   if (hot !== undefined) {
-    if (hot.command !== 'login') hooks.warmPath?.();
     // exec and credential-process write to stdout only through runCommand's IO (a login may also draw the live UI).
     exitWith(await runHot(hot), { stdoutFlushed: hot.command !== 'login' });
     return;

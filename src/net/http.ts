@@ -4,6 +4,7 @@ import { Agent, Dispatcher, EnvHttpProxyAgent, fetch as undiciFetch } from 'undi
 import { TngError, describe, usageError } from '../errors.ts';
 import { describeUrl, timed, timingEnabled } from '../debug/timing.ts';
 import { isLoopbackHost } from './url.ts';
+import { baselineWasmOnly } from '../platform/wasm-tier.ts';
 
 /** The fetch every network call of tng goes through (the issuer, Vault): one trust store, one timeout. */
 export type Fetch = (input: string | URL, init?: RequestInit) => Promise<Response>;
@@ -70,6 +71,7 @@ async function loadCa(path: string): Promise<string> {
 }
 
 export async function createFetch(options: HttpOptions = {}): Promise<Fetch> {
+  baselineWasmOnly(); // before the first request, when undici compiles its parser
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const ca = options.cacertPath ? [...rootCertificates, await loadCa(options.cacertPath)] : undefined;
   // TLS verification is never switched off: extra trust is added with vault_cacert instead.

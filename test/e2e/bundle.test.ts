@@ -1,6 +1,7 @@
 // The hot paths stay light: `exec` and `credential-process` (and start-up, `--help`) never load ink or React,
 // and a warm exec or credential-process reads two files of tng's: the loader, dist/boot.cjs, and the hot
-// bundle, dist/cli.cjs, which it compiles through V8's code cache. Proved statically from
+// bundle, dist/cli.cjs, which it compiles through V8's code cache (as it does dist/cold.cjs, which holds what
+// those commands and a login need off the warm path). Proved statically from
 // esbuild's metafiles (every module those commands could ever import, dynamic imports included), and at run
 // time from the files a real `tng exec` / `credential-process` loads.
 import assert from 'node:assert/strict';
@@ -19,8 +20,8 @@ interface Metafile {
 /** Modules of the live UI: none of them may be reachable from the hot paths. */
 const UI_ONLY = /^(node_modules\/(ink|react|react-reconciler|scheduler|yoga-layout|qrcode)\/|src\/ui\/ink\/)/;
 
-/** The full program's build (`meta.json`: dist/main.js, its chunks and dist/lazy/) or the hot bundle's (`meta-hot.json`: dist/cli.cjs). */
-async function metafile(name: 'meta.json' | 'meta-hot.json' = 'meta.json'): Promise<Metafile> {
+/** The full program's build (`meta.json`: dist/main.js, its chunks and dist/lazy/), the hot bundle's (`meta-hot.json`: dist/cli.cjs) or the cold one's (`meta-cold.json`: dist/cold.cjs). */
+async function metafile(name: 'meta.json' | 'meta-hot.json' | 'meta-cold.json' = 'meta.json'): Promise<Metafile> {
   return JSON.parse(await readFile(join(ROOT, 'build', name), 'utf8')) as Metafile;
 }
 
@@ -64,8 +65,10 @@ describe('the bundle keeps ink and React off the hot paths', () => {
     assert.deepEqual(Object.keys(meta.inputs).filter((p) => /^node_modules\/(axios|form-data|mime-db|mime-types|follow-redirects)\//.test(p)), []);
   });
 
-  it('the hot bundle: dist/cli.cjs holds the warm path and neither commander nor the live UI; what it leaves out it imports from the full build', async () => {
+  it('the hot bundle: dist/cli.cjs holds the warm path and neither commander nor the live UI; what it leaves out it imports from dist/cold.cjs or the full build', async () => {
     const hot = await metafile('meta-hot.json');
+    const coldBundle = (await metafile('meta-cold.json')).outputs['dist/cold.cjs'];
+    assert.ok(coldBundle, 'the cold build writes dist/cold.cjs');
     const full = await metafile();
     const cli = hot.outputs['dist/cli.cjs'];
     assert.ok(cli, 'the hot build writes dist/cli.cjs');
@@ -74,20 +77,32 @@ describe('the bundle keeps ink and React off the hot paths', () => {
       assert.ok(held.includes(warm), `dist/cli.cjs holds ${warm}`);
     }
     assert.deepEqual(held.filter((p) => p.startsWith('node_modules/commander/') || UI_ONLY.test(p)), [], 'dist/cli.cjs holds commander or the live UI');
-    // Off the warm path: a login, a touch, the Vault client, the HTTP client (undici) — each a file of the full build.
-    for (const cold of ['src/session/login.ts', 'src/vault/client.ts', 'src/hardware/signed-touch.ts', 'src/net/http.ts', 'src/main.ts']) {
+    // Off the warm path: a login, a touch, the Vault client, the HTTP client (undici) — in dist/cold.cjs.
+    const coldHeld = Object.keys(coldBundle.inputs);
+    for (const cold of ['src/session/login.ts', 'src/commands/login-run.ts', 'src/vault/client.ts', 'src/hardware/signed-touch.ts', 'src/net/http.ts']) {
       assert.ok(!held.includes(cold), `dist/cli.cjs holds ${cold}`);
+      assert.ok(coldHeld.includes(cold), `dist/cold.cjs holds ${cold}`);
     }
+    assert.ok(!held.includes('src/main.ts') && !coldHeld.includes('src/main.ts'), 'the full program is in neither CommonJS bundle');
+    assert.deepEqual(coldHeld.filter((p) => p.startsWith('node_modules/commander/') || UI_ONLY.test(p)), [], 'dist/cold.cjs holds commander or the live UI');
     const lazy = cli.imports.filter((edge) => edge.path.startsWith('./'));
     assert.ok(lazy.some((edge) => edge.path === './main.js'), 'the hot bundle falls back to the full program');
     for (const edge of lazy) {
       assert.equal(edge.kind, 'dynamic-import', `${edge.path} is imported lazily`);
-      assert.ok(full.outputs[`dist/${edge.path.slice(2)}`], `${edge.path}, imported by dist/cli.cjs, is a file of the full build`);
+      const inCold = /^\.\/cold\.cjs#(src\/.+)$/.exec(edge.path)?.[1];
+      if (inCold) assert.ok(coldHeld.includes(inCold), `${edge.path}, imported by dist/cli.cjs, is a module of dist/cold.cjs`);
+      else assert.ok(full.outputs[`dist/${edge.path.slice(2)}`], `${edge.path}, imported by dist/cli.cjs, is a file of the full build`);
     }
-    // Compiled from a code cache, the bundle has no import() of its own (Node 20): the loader's serves it.
-    const text = await readFile(join(ROOT, 'dist', 'cli.cjs'), 'utf8');
-    assert.doesNotMatch(text, /\bimport\(/);
-    assert.equal(text.match(/\b__tngImport\(/g)?.length, cli.imports.filter((edge) => edge.kind === 'dynamic-import').length);
+    for (const edge of coldBundle.imports.filter((e) => e.path.startsWith('./'))) {
+      assert.ok(full.outputs[`dist/${edge.path.slice(2)}`], `${edge.path}, imported by dist/cold.cjs, is a file of the full build`);
+    }
+    // Compiled from a code cache, the bundles have no import() of their own (Node 20): the loader's serves them.
+    for (const [file, output] of [['cli.cjs', cli], ['cold.cjs', coldBundle]] as const) {
+      const text = await readFile(join(ROOT, 'dist', file), 'utf8');
+      const calls = text.match(/\b__tngImport\(/g)?.length ?? 0;
+      assert.ok(calls > 0, `${file} imports lazily`);
+      assert.equal(calls, output.imports.filter((edge) => edge.kind === 'dynamic-import').length, file);
+    }
   });
 
   describe('at run time', () => {
@@ -157,22 +172,30 @@ fs.readFileSync = function (file, ...rest) {
       }
     });
 
-    it('the first warm exec writes the code cache (dir 0700, file 0600), and later runs compile from it', async () => {
+    it('the first run of a command writes its code cache (dir 0700, files 0600), and later runs compile from it', async () => {
       const cache = join(world.home, '.cache', 'tng');
       await rm(cache, { recursive: true, force: true });
-      const run = () => runProcess(TNG, ['exec', '--profile', world.profile, '--', 'true'], { ...world.env, TNG_DEBUG: '1' });
-      const first = await run();
-      assert.equal(first.code, 0, first.stderr);
-      assert.match(first.stderr, /load dist\/cli\.cjs \(code cache absent\)/);
-      const files = await readdir(cache);
-      assert.equal(files.length, 1, files.join(', '));
-      assert.equal((await stat(cache)).mode & 0o777, 0o700);
-      assert.equal((await stat(join(cache, files[0] as string))).mode & 0o777, 0o600);
-      for (const args of [['exec', '--profile', world.profile, '--', 'true'], ['credential-process', '--profile', world.profile], ['--version']]) {
-        const next = await runProcess(TNG, args, { ...world.env, TNG_DEBUG: '1' });
-        assert.equal(next.code, 0, next.stderr);
-        assert.match(next.stderr, /load dist\/cli\.cjs \(code cache used\)/, args.join(' '));
+      const debug = { TNG_DEBUG: '1' };
+      // On a pseudo-terminal (the login) stderr arrives in stdout.
+      const runs: Array<{ command: string; bundles: string[]; run: () => Promise<{ code: number | null; stdout: string; stderr: string }> }> = [
+        { command: 'exec', bundles: ['cli'], run: () => runProcess(TNG, ['exec', '--profile', world.profile, '--', 'true'], { ...world.env, ...debug }) },
+        { command: 'credential-process', bundles: ['cli'], run: () => runProcess(TNG, ['credential-process', '--profile', world.profile], { ...world.env, ...debug }) },
+        { command: 'login', bundles: ['cli', 'cold'], run: () => login(world, [], debug) },
+        { command: 'other', bundles: ['cli'], run: () => runProcess(TNG, ['--version'], { ...world.env, ...debug }) },
+      ];
+      for (const { command, bundles, run } of runs) {
+        for (const use of ['absent', 'used']) {
+          const result = await run();
+          assert.equal(result.code, 0, result.stderr);
+          for (const bundle of bundles) assert.match(result.stderr + result.stdout, new RegExp(`load dist/${bundle}\\.cjs \\(code cache ${use}\\)`), `${command}, ${bundle}`);
+        }
+        for (const bundle of bundles) {
+          const files = (await readdir(cache)).filter((name) => name.startsWith(`${bundle}.cjs-${command}-`));
+          assert.equal(files.length, 1, `${bundle}.cjs-${command}-*: ${files.join(', ')}`);
+          assert.equal((await stat(join(cache, files[0] as string))).mode & 0o777, 0o600);
+        }
       }
+      assert.equal((await stat(cache)).mode & 0o777, 0o700);
     });
   });
 });

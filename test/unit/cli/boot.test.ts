@@ -37,19 +37,23 @@ module.exports = {
  * Loads the bundle in a process of its own (V8 would otherwise take the script from its in-memory cache of
  * this process and never look at the file), checks what it exports, and saves the cache when asked.
  */
-function load(bundle: string, cache: string | undefined, options: { save?: boolean } = {}): string {
+function load(bundle: string, cache: string | undefined, options: { save?: boolean; flags?: string } = {}): string {
   const script = `import { loadBundle } from ${JSON.stringify(new URL('../../../src/cli/boot.ts', import.meta.url).href)};
-const { BUNDLE, CACHE, SAVE } = process.env;
-const loaded = loadBundle(BUNDLE, CACHE || undefined);
+import { setFlagsFromString } from 'node:v8';
+import { baselineWasmOnly } from ${JSON.stringify(new URL('../../../src/platform/wasm-tier.ts', import.meta.url).href)};
+const { BUNDLE, CACHE, SAVE, FLAGS } = process.env;
+const loaded = loadBundle(BUNDLE, CACHE ? { dir: CACHE, variant: 'exec' } : undefined);
 const found = loaded.exports;
 const lazy = await found.lazy();
 const builtin = await found.builtin();
+if (FLAGS === 'baseline-wasm') baselineWasmOnly();
+else if (FLAGS) setFlagsFromString(FLAGS);
 if (SAVE === '1') loaded.saveCache();
 console.log(JSON.stringify({ cache: loaded.cache, value: found.value, file: found.file, dir: found.dir, hasRequire: found.hasRequire, lazy: lazy.lazy, sep: builtin.sep }));`;
   const result = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
     encoding: 'utf8',
     timeout: 20_000,
-    env: { ...process.env, BUNDLE: bundle, CACHE: cache ?? '', SAVE: options.save ? '1' : '' },
+    env: { ...process.env, BUNDLE: bundle, CACHE: cache ?? '', SAVE: options.save ? '1' : '', FLAGS: options.flags ?? '' },
   });
   assert.equal(result.status, 0, result.stderr);
   const report = JSON.parse(result.stdout) as Omit<Fixture, 'lazy' | 'builtin'> & { cache: string; lazy: string; sep: string };
@@ -71,11 +75,24 @@ describe('loadBundle (the code cache of dist/cli.cjs)', () => {
     assert.equal(load(bundle, cache, { save: true }), 'absent');
     const files = await readdir(cache);
     assert.equal(files.length, 1, files.join(', '));
-    assert.match(files[0] as string, new RegExp(`^bundle\\.cjs-${process.version}-${process.arch}-\\d+-\\d+-\\d+\\.v8$`));
+    assert.match(files[0] as string, new RegExp(`^bundle\\.cjs-exec-${process.version}-${process.arch}-\\d+-\\d+-\\d+\\.v8$`));
     assert.equal((await stat(cache)).mode & 0o777, 0o700);
     assert.equal((await stat(join(cache, files[0] as string))).mode & 0o777, 0o600);
     // Node 20 loses a cached script's own import(): the loader's __tngImport must serve it (load checks).
     assert.equal(load(bundle, cache), 'used');
+  });
+
+  it('a run that switched WebAssembly to its baseline compiler (an HTTP request) still writes a cache the next run takes', async () => {
+    const { bundle, cache } = await fixture();
+    assert.equal(load(bundle, cache, { save: true, flags: 'baseline-wasm' }), 'absent');
+    assert.equal(load(bundle, cache), 'used');
+  });
+
+  it('a run whose V8 flags cannot be put back as they started writes no cache, which the next run would refuse', async () => {
+    const { bundle, cache } = await fixture();
+    assert.equal(load(bundle, cache, { save: true, flags: '--no-lazy-feedback-allocation' }), 'absent');
+    assert.deepEqual(await readdir(cache).catch(() => []), []);
+    assert.equal(load(bundle, cache), 'absent');
   });
 
   it('a damaged cache file is refused by V8 and the bundle still runs', async () => {
