@@ -12,13 +12,14 @@
  * 0700, files 0600). It holds compiled code only, never a value from a run. The bundle's size, mtime and
  * inode name the file, so an upgrade or rebuild starts a new one; V8 itself refuses data from another V8
  * version or other flags (so caches are written under the flags every run starts with, platform/wasm-tier.ts).
- * A cache that cannot be read or written costs only the compile it would have saved.
+ * Cached data is code, so tng reads it only from a dir and files that are the user's alone. A cache that
+ * cannot be read or written costs only the compile it would have saved.
  *
  * Node 20 gives a script compiled from cached data no dynamic `import()` of its own, so the build rewrites
  * each of a bundle's `import()` calls into a call of `__tngImport`, which this loader passes in. A specifier
  * `./cold.cjs#src/x.ts` names module src/x.ts inside the cold bundle.
  */
-import { readFileSync, readdirSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readFileSync, readdirSync, renameSync, statSync, unlinkSync, writeFileSync, type Stats } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -56,12 +57,35 @@ function cacheFileFor(bundle: string, { dir, variant }: CacheOptions): { path: s
   return { path: join(dir, `${prefix}${size}-${Math.trunc(mtimeMs)}-${ino}.v8`), prefix };
 }
 
+/**
+ * Cached data is code tng runs, so only what the user alone could have written is read: a file (and a dir)
+ * owned by this user that no one else may write to. A shared XDG_CACHE_HOME, say, gets no cache at all.
+ */
+function ownedByUserAlone(stats: Stats): boolean {
+  return stats.uid === process.getuid?.() && (stats.mode & 0o022) === 0;
+}
+
+/** Whether `dir` may hold tng's caches: absent (tng makes it 0700), or a directory of this user's alone. */
+function trustedDir(dir: string): boolean {
+  try {
+    const stats = lstatSync(dir);
+    return stats.isDirectory() && ownedByUserAlone(stats);
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ENOENT';
+  }
+}
+
 function readCache(path: string | undefined): Buffer | undefined {
   if (path === undefined) return undefined;
+  let fd: number | undefined;
   try {
-    return readFileSync(path);
+    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+    const stats = fstatSync(fd);
+    return stats.isFile() && ownedByUserAlone(stats) ? readFileSync(fd) : undefined;
   } catch {
     return undefined;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
 }
 
@@ -88,7 +112,7 @@ export function loadBundle(bundle: string, cache: CacheOptions | undefined, dyna
   const source = readFileSync(bundle, 'utf8');
   let file: { path: string; prefix: string } | undefined;
   try {
-    file = cache === undefined ? undefined : cacheFileFor(bundle, cache);
+    file = cache === undefined || !trustedDir(cache.dir) ? undefined : cacheFileFor(bundle, cache);
   } catch {
     file = undefined;
   }
@@ -108,7 +132,7 @@ export function loadBundle(bundle: string, cache: CacheOptions | undefined, dyna
         if (!flagsAsAtStart(startingFlags)) return;
         makeDirectory(cache.dir);
         const temporary = `${file.path}.${process.pid}.tmp`;
-        writeFileSync(temporary, script.createCachedData(), { mode: 0o600 });
+        writeFileSync(temporary, script.createCachedData(), { mode: 0o600, flag: 'wx' });
         renameSync(temporary, file.path);
         // Caches of earlier builds of this bundle, for this command and Node version, are of no further use.
         for (const name of readdirSync(cache.dir)) {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, readFile, readdir, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -93,6 +93,19 @@ describe('loadBundle (the code cache of dist/cli.cjs)', () => {
     assert.equal(load(bundle, cache, { save: true, flags: '--no-lazy-feedback-allocation' }), 'absent');
     assert.deepEqual(await readdir(cache).catch(() => []), []);
     assert.equal(load(bundle, cache), 'absent');
+  });
+
+  it('reads cached data (which is code) only from a dir and a file no other user may write to', async () => {
+    const { bundle, cache } = await fixture();
+    load(bundle, cache, { save: true });
+    const [file] = await readdir(cache);
+    await chmod(join(cache, file as string), 0o666);
+    assert.equal(load(bundle, cache), 'absent', 'a file others may write to is not read');
+    await chmod(join(cache, file as string), 0o600);
+    assert.equal(load(bundle, cache), 'used');
+    await chmod(cache, 0o777);
+    assert.equal(load(bundle, cache, { save: true }), 'off', 'a dir others may write to is neither read nor written');
+    assert.deepEqual(await readdir(cache), [file]);
   });
 
   it('a damaged cache file is refused by V8 and the bundle still runs', async () => {
