@@ -19,7 +19,7 @@
  * each of a bundle's `import()` calls into a call of `__tngImport`, which this loader passes in. A specifier
  * `./cold.cjs#src/x.ts` names module src/x.ts inside the cold bundle.
  */
-import { closeSync, constants, fstatSync, lstatSync, openSync, readFileSync, readdirSync, renameSync, statSync, unlinkSync, writeFileSync, type Stats } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync, type Stats } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -108,7 +108,6 @@ let flagChecks = 0;
 
 /** Loads the CommonJS bundle at `bundle` through its code cache (none without `cache`). */
 export function loadBundle(bundle: string, cache: CacheOptions | undefined, dynamicImport: DynamicImport = importBeside(bundle)): LoadedBundle {
-  const startingFlags = new Script('0', { filename: 'tng-flags-check' }).createCachedData();
   const source = readFileSync(bundle, 'utf8');
   let file: { path: string; prefix: string } | undefined;
   try {
@@ -116,6 +115,7 @@ export function loadBundle(bundle: string, cache: CacheOptions | undefined, dyna
   } catch {
     file = undefined;
   }
+  const startingFlags = file === undefined ? undefined : new Script('0', { filename: 'tng-flags-check' }).createCachedData();
   const cachedData = readCache(file?.path);
   const script = new Script(`(function (${WRAPPER_PARAMETERS}) {${source}\n})`, { filename: bundle, cachedData });
   const use: CodeCacheUse = file === undefined ? 'off' : cachedData === undefined ? 'absent' : script.cachedDataRejected ? 'rejected' : 'used';
@@ -125,13 +125,13 @@ export function loadBundle(bundle: string, cache: CacheOptions | undefined, dyna
     exports: module.exports,
     cache: use,
     saveCache() {
-      if (file === undefined || cache === undefined) return;
+      if (file === undefined || cache === undefined || startingFlags === undefined) return;
+      const temporary = `${file.path}.${process.pid}.tmp`;
       try {
         // V8 stamps the data with its current flags and refuses it under others: those of the next run's start.
         restoreStartupFlags();
         if (!flagsAsAtStart(startingFlags)) return;
         makeDirectory(cache.dir);
-        const temporary = `${file.path}.${process.pid}.tmp`;
         writeFileSync(temporary, script.createCachedData(), { mode: 0o600, flag: 'wx' });
         renameSync(temporary, file.path);
         // Caches of earlier builds of this bundle, for this command and Node version, are of no further use.
@@ -140,6 +140,11 @@ export function loadBundle(bundle: string, cache: CacheOptions | undefined, dyna
         }
       } catch {
         // An optimisation only: the next run compiles the bundle as this one did.
+        try {
+          rmSync(temporary, { force: true });
+        } catch {
+          // a stray temp file is harmless: no reader looks at .tmp files
+        }
       }
     },
   };
