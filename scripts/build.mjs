@@ -59,9 +59,9 @@ const esmEntryName = (source) => (source === 'src/main.ts' ? 'main' : `lazy/${so
 
 /**
  * A CommonJS bundle's dynamic imports of tng's own modules: ES-module-only ones become imports of the full
- * program's files (collected in `esm`), `keep` ones stay inside the bundle, and the rest go `elsewhere(source)`.
+ * program's files (collected in `esm`), those `elsewhere(source)` names go there, and the rest stay inside.
  */
-function splitDynamicImports({ keep, esm, elsewhere }) {
+function splitDynamicImports({ esm, elsewhere = () => undefined }) {
   return {
     name: 'split-dynamic-imports',
     setup(builder) {
@@ -73,7 +73,8 @@ function splitDynamicImports({ keep, esm, elsewhere }) {
           esm.add(source);
           return { path: `./${esmEntryName(source)}.js`, external: true };
         }
-        return keep(source) ? undefined : { path: elsewhere(source), external: true };
+        const path = elsewhere(source);
+        return path === undefined ? undefined : { path, external: true };
       });
     },
   };
@@ -136,9 +137,9 @@ const hot = await build({
   entryPoints: { cli: 'src/cli/entry.ts' },
   plugins: [
     splitDynamicImports({
-      keep: (source) => WARM.has(source),
       esm,
       elsewhere: (source) => {
+        if (WARM.has(source)) return undefined;
         cold.add(source);
         return `./cold.cjs#${source}`;
       },
@@ -150,7 +151,7 @@ await rewriteDynamicImports('dist/cli.cjs', hot.metafile);
 const coldBuild = await build({
   ...commonJs,
   entryPoints: { cold: 'tng:cold-entry' },
-  plugins: [coldEntry(cold), splitDynamicImports({ keep: () => true, esm, elsewhere: () => '' }), leaveAxiosOut],
+  plugins: [coldEntry(cold), splitDynamicImports({ esm }), leaveAxiosOut],
 });
 await rewriteDynamicImports('dist/cold.cjs', coldBuild.metafile);
 await build({

@@ -6,7 +6,7 @@
  *   and HTTP clients), loaded when first needed. The rest of the program (commander, the live UI) is the
  *   ES-module build under dist/, which this loader imports as Node does.
  *
- * Compiling was a good part of tng's own time (about a sixth of a warm exec, a fifth of a login), and
+ * Compiling was a good part of tng's own time (about a sixth of a warm exec's, a third of a login's), and
  * Node 20 has no compile cache of its own, so tng keeps one: V8's cached data per bundle and command, written
  * by the first run that lacked it into the user's cache dir ($XDG_CACHE_HOME/tng, else ~/.cache/tng; dir
  * 0700, files 0600). It holds compiled code only, never a value from a run. The bundle's size, mtime and
