@@ -19,7 +19,11 @@ describe('sealing with the hardware key', () => {
     const key = newDataKey();
     const sealed = seal(key, 'secret', 'ctx');
     const body = sealed.split('.');
-    const flipped = [body[0], `${body[1]?.slice(0, -2)}${body[1]?.endsWith('A') ? 'B' : 'A'}${body[1]?.slice(-1)}`, body[2]].join('.');
+    // One character of the middle part changed (its second-to-last: all six of its bits are data, unlike the last's).
+    const middle = body[1] as string;
+    const at = middle.length - 2;
+    const flipped = [body[0], `${middle.slice(0, at)}${middle[at] === 'A' ? 'B' : 'A'}${middle.slice(at + 1)}`, body[2]].join('.');
+    assert.notEqual(flipped, sealed);
     assert.throws(() => unseal(key, flipped, 'ctx'), /does not open/);
     assert.throws(() => unseal(newDataKey(), sealed, 'ctx'), /does not open/);
     assert.throws(() => unseal(key, 'tng-sealed:v1:garbage', 'ctx'), /malformed/);
