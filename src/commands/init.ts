@@ -3,7 +3,7 @@ import { checkProfileName, readConfigFile, writeConfigFile } from '../config/fil
 import { PROFILE_KEYS, REQUIRED_KEYS, checkProfileValue, validateProfile, type ProfileTable } from '../config/profile.ts';
 import type { Deps } from '../deps.ts';
 import { isTngError, usageError } from '../errors.ts';
-import { itemKey } from '../keychain/store.ts';
+import { updateProfileKeys } from '../keychain/profile-keys.ts';
 import { requireSecureUrl } from '../net/url.ts';
 import { withScreen } from '../ui/screen.ts';
 import { withProfile, type Done } from './shared.ts';
@@ -204,8 +204,9 @@ export async function runInit(options: InitOptions, deps: Pick<Deps, 'env' | 'io
   config.profiles[name] = table;
   if (options.makeDefault || config.default_profile === undefined) config.default_profile = name;
   if (secret !== undefined) {
+    const clientSecret = secret;
     const store = await deps.keychain();
-    await store.set(itemKey(name, 'client-secret'), secret);
+    await updateProfileKeys(store, name, (keys) => ({ ...keys, clientSecret }));
   }
   await writeConfigFile(deps.paths.config, config);
   deps.io.info(`Profile "${name}" written to ${deps.paths.config}${secret !== undefined ? ' (client secret kept in the keychain)' : ''}.`);

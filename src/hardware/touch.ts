@@ -5,7 +5,8 @@ import type { Deps } from '../deps.ts';
 import { TngError } from '../errors.ts';
 import type { Authenticator } from '../fido2/client.ts';
 import { fileNeedsEnrolment, isFileKeychain, type FileKeychain } from '../keychain/file.ts';
-import { itemKey, type SecretStore } from '../keychain/store.ts';
+import { readProfileKeys, updateProfileKeys } from '../keychain/profile-keys.ts';
+import type { SecretStore } from '../keychain/store.ts';
 import { keyFromHmacOutput, seal, unsealBytes } from '../keychain/seal.ts';
 import { openAuthenticator } from './open.ts';
 
@@ -26,17 +27,11 @@ export type TouchDeps = Pick<Deps, 'env' | 'io' | 'signal' | 'keychain'>;
 
 /** The sealed data key, once per enrolled credential: `{ credential_id: sealed }`. */
 export async function readSealedDataKeys(store: SecretStore, profile: string): Promise<Record<string, string>> {
-  const text = await store.get(itemKey(profile, 'data-key'));
-  if (text === undefined) return {};
-  try {
-    return JSON.parse(text) as Record<string, string>;
-  } catch {
-    return {};
-  }
+  return (await readProfileKeys(store, profile)).dataKeys;
 }
 
 export async function writeSealedDataKeys(store: SecretStore, profile: string, sealed: Record<string, string>): Promise<void> {
-  await store.set(itemKey(profile, 'data-key'), JSON.stringify(sealed));
+  await updateProfileKeys(store, profile, (keys) => ({ ...keys, dataKeys: sealed }));
 }
 
 const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64url');

@@ -20,10 +20,11 @@ export interface SecretStore {
 export const SERVICE = 'tng';
 
 /**
- * Kinds of item tng keeps per profile; `session` also caches the AWS credentials issued under it; `data-key`
- * holds the data key sealed once per enrolled credential.
+ * Kinds of item tng keeps per profile: `session` (the Vault token, and the AWS credentials issued under it),
+ * `refresh-token`, and `keys` (what outlives a session: the client secret, the sealed data keys; see
+ * profile-keys.ts). `client-secret` and `data-key` are the names earlier versions used for what `keys` holds.
  */
-export type ItemKind = 'session' | 'refresh-token' | 'client-secret' | 'data-key';
+export type ItemKind = 'session' | 'refresh-token' | 'keys' | 'client-secret' | 'data-key';
 
 /** The structured item name for one profile's item of one kind, e.g. `profile:work:session`. */
 export function itemKey(profile: string, kind: ItemKind): string {

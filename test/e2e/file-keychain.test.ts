@@ -69,7 +69,7 @@ describe('TNG_KEYCHAIN=file', () => {
       assert.equal(await readFile(world.browserLog, 'utf8').catch(() => ''), '', 'refused before any browser was opened');
 
       await assert.rejects(stat(keychainFile(world)), { code: 'ENOENT' });
-      for (const kind of ['client-secret', 'refresh-token', 'session']) {
+      for (const kind of ['keys', 'client-secret', 'refresh-token', 'session']) {
         assert.equal(await createOsKeychain().get(`profile:${world.profile}:${kind}`), undefined, `no fallback to the OS keychain (${kind})`);
       }
     } finally {
@@ -131,7 +131,7 @@ describe('TNG_KEYCHAIN=file', () => {
         assert.ok(!text.includes(plain), `${plain} must not appear in the file`);
       }
 
-      for (const kind of ['session', 'refresh-token', 'data-key']) {
+      for (const kind of ['session', 'refresh-token', 'keys']) {
         assert.equal(await createOsKeychain().get(`profile:${world.profile}:${kind}`), undefined, `the OS keychain holds no ${kind} item`);
       }
     } finally {
@@ -192,7 +192,7 @@ describe('TNG_KEYCHAIN=file', () => {
       assert.equal(touches(), before);
       const data = JSON.parse(await readFile(keychainFile(world), 'utf8')) as { items: Record<string, string> };
       for (const kind of ['session', 'refresh-token', 'aws']) assert.equal(data.items[`profile:${world.profile}:${kind}`], undefined, kind);
-      assert.notEqual(data.items[`profile:${world.profile}:data-key`], undefined, 'the enrolment stays');
+      assert.notEqual(data.items[`profile:${world.profile}:keys`], undefined, 'the enrolment (its sealed data key) stays');
       world.env.TNG_FIDO2_DEVICE = primary.device;
       const after = await world.run(['exec', '--profile', world.profile, '--', 'true']);
       assert.equal(after.code, 3, after.stderr);

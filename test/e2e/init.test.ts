@@ -93,8 +93,9 @@ describe('tng init', () => {
       assert.match(result.stderr, /client secret kept in the keychain/);
       assert.doesNotMatch(await readFile(world.config, 'utf8'), /sandbox-client-secret/);
       const { createOsKeychain } = await import('../../src/keychain/os.ts');
-      assert.equal(await createOsKeychain().get(`profile:${world.profile}:client-secret`), secret);
-      await createOsKeychain().delete(`profile:${world.profile}:client-secret`);
+      const stored = await createOsKeychain().get(`profile:${world.profile}:keys`);
+      assert.deepEqual(JSON.parse(stored ?? '{}'), { clientSecret: secret, dataKeys: {} });
+      await createOsKeychain().delete(`profile:${world.profile}:keys`);
     } finally {
       await world.dispose();
     }

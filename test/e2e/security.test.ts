@@ -63,7 +63,7 @@ describe('stolen keychain contents, without the security key', () => {
       // What malware or a stolen backup would copy: every item of the profile.
       const store = createOsKeychain();
       const items = Object.fromEntries(
-        await Promise.all(['session', 'refresh-token', 'data-key'].map(async (kind) => [kind, await store.get(`profile:${world.profile}:${kind}`)] as const)),
+        await Promise.all(['session', 'refresh-token', 'keys'].map(async (kind) => [kind, await store.get(`profile:${world.profile}:${kind}`)] as const)),
       );
       const copied = JSON.stringify(items);
       assert.match(items['refresh-token'] ?? '', /^tng-sealed:v1:/);

@@ -76,6 +76,26 @@ describe('touch-gated login', () => {
     }
   });
 
+  it('a profile whose data key is in the item of earlier versions logs in, and the data key moves', async () => {
+    const world = await enrolledWorld();
+    try {
+      const store = createOsKeychain();
+      const keys = JSON.parse((await storedItem(world, 'keys')) ?? '{}') as { dataKeys?: Record<string, string> };
+      assert.equal(Object.keys(keys.dataKeys ?? {}).length, 1, 'enrol sealed the data key once');
+      // As earlier versions kept it: the sealed data keys in an item of their own.
+      await store.set(`profile:${world.profile}:data-key`, JSON.stringify(keys.dataKeys));
+      await store.delete(`profile:${world.profile}:keys`);
+
+      const result = await world.run(['login', '--profile', world.profile]);
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal((await world.browserRuns()).length, 1, 'the moved data key opened the sealed refresh token: no browser');
+      assert.deepEqual(JSON.parse((await storedItem(world, 'keys')) ?? '{}'), { dataKeys: keys.dataKeys });
+      assert.equal(await storedItem(world, 'data-key'), undefined);
+    } finally {
+      await world.dispose();
+    }
+  });
+
   it('a denied touch is exit 5 and leaves the session and the keychain as they were', async () => {
     const world = await enrolledWorld();
     try {
