@@ -4,6 +4,7 @@ import { TngError, describe, isTngError, noSessionError, usageError } from '../e
 import { fileNeedsEnrolment, isFileKeychain } from '../keychain/file.ts';
 import { assertWritable } from '../keychain/probe.ts';
 import { isSealed, newDataKey, seal, unseal } from '../keychain/seal.ts';
+import { readProfileKeys } from '../keychain/profile-keys.ts';
 import { itemKey } from '../keychain/store.ts';
 import { authCodeLogin, deviceCodeLogin, discover, refreshLogin, type OidcTokens } from '../oidc/client.ts';
 import { VaultClient, type VaultAuth } from '../vault/client.ts';
@@ -101,7 +102,7 @@ type IssuerConfig = Awaited<ReturnType<typeof discover>>;
 /** The issuer's configuration (its discovery document), with the profile's client secret when it has one. */
 async function issuerConfig(profile: Profile, deps: LoginDeps): Promise<IssuerConfig> {
   const store = await deps.keychain();
-  const clientSecret = await store.get(itemKey(profile.name, 'client-secret'));
+  const { clientSecret } = await readProfileKeys(store, profile.name);
   const fetch = await deps.fetch({ cacertPath: profile.vaultCacert });
   return discover({ issuer: profile.issuer, clientId: profile.clientId, clientSecret, fetch });
 }
@@ -165,7 +166,9 @@ function sessionFrom(profile: Profile, auth: VaultAuth, identity: Session['oidc'
  * session made after it started reuses that session (a second refresh would spend the rotated token).
  */
 export async function login(profile: Profile, options: LoginOptions, deps: LoginDeps): Promise<LoginResult> {
-  const startedAt = deps.clock.now();
+  // When the command was started, not when it got here: of two logins started together, one whose process
+  // was slower to get going still counts the other's session as new, and makes no second refresh.
+  const startedAt = deps.clock.now() - performance.now();
   const lock = { timeoutMs: options.timeoutMs + 60_000, signal: deps.signal };
   if (profile.vaultAuth === 'oidc' && options.deviceCode) {
     throw usageError('login.device-code-oidc', 'The device-code login is not available with vault_auth = "oidc" (Vault does the OIDC login itself).', 'Log in through the browser, or use vault_auth = "jwt".');
