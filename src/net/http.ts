@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { rootCertificates } from 'node:tls';
-import { Agent, Dispatcher, EnvHttpProxyAgent, fetch as undiciFetch } from 'undici';
+import type * as Undici from 'undici';
+import { Agent, Dispatcher, EnvHttpProxyAgent, installFetchClasses, undiciFetch } from './undici.ts';
 import { TngError, describe, usageError } from '../errors.ts';
 import { describeUrl, timed, timingEnabled } from '../debug/timing.ts';
 import { isLoopbackHost } from './url.ts';
@@ -34,7 +35,7 @@ class LoopbackBypass extends Dispatcher {
     super();
   }
 
-  override dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+  override dispatch(options: Undici.Dispatcher.DispatchOptions, handler: Undici.Dispatcher.DispatchHandler): boolean {
     const host = new URL(String(options.origin)).hostname;
     return (isLoopbackHost(host) ? this.direct : this.viaProxy).dispatch(options, handler);
   }
@@ -72,6 +73,7 @@ async function loadCa(path: string): Promise<string> {
 
 export async function createFetch(options: HttpOptions = {}): Promise<Fetch> {
   baselineWasmOnly(); // before the first request, when undici compiles its parser
+  installFetchClasses();
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const ca = options.cacertPath ? [...rootCertificates, await loadCa(options.cacertPath)] : undefined;
   // TLS verification is never switched off: extra trust is added with vault_cacert instead.

@@ -84,6 +84,9 @@ describe('the bundle keeps ink and React off the hot paths', () => {
       assert.ok(coldHeld.includes(cold), `dist/cold.cjs holds ${cold}`);
     }
     assert.ok(!held.includes('src/main.ts') && !coldHeld.includes('src/main.ts'), 'the full program is in neither CommonJS bundle');
+    // undici's parts, not its entry point, whose cookie helpers start Node's own copy of undici (net/undici.ts).
+    assert.ok(coldHeld.includes('node_modules/undici/lib/web/fetch/index.js') && coldHeld.includes('node_modules/undici/lib/dispatcher/env-http-proxy-agent.js'));
+    assert.deepEqual(coldHeld.filter((p) => /^node_modules\/undici\/(index\.js|lib\/(web\/cookies|mock|web\/websocket|web\/eventsource|cache)\/)/.test(p)), []);
     assert.deepEqual(coldHeld.filter((p) => p.startsWith('node_modules/commander/') || UI_ONLY.test(p)), [], 'dist/cold.cjs holds commander or the live UI');
     const lazy = cli.imports.filter((edge) => edge.path.startsWith('./'));
     assert.ok(lazy.some((edge) => edge.path === './main.js'), 'the hot bundle falls back to the full program');
@@ -160,6 +163,17 @@ fs.readFileSync = function (file, ...rest) {
         assert.deepEqual(files.sort(), ['dist/boot.cjs', 'dist/cli.cjs']);
       });
     }
+
+    it("a login's HTTP never starts Node's own copy of undici beside the one tng bundles", async () => {
+      const report = join(world.home, 'builtins.txt');
+      const preload = join(world.home, 'builtins.cjs');
+      await writeFile(preload, `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(report)}, process.moduleLoadList.join('\\n')));\n`);
+      const result = await runProcess(process.execPath, ['--require', preload, TNG, 'login', '--profile', world.profile], world.env);
+      assert.equal(result.code, 0, result.stderr);
+      const loaded = (await readFile(report, 'utf8')).split('\n');
+      assert.ok(loaded.includes('NativeModule net'), 'the list is the one Node keeps');
+      assert.deepEqual(loaded.filter((name) => name.includes('deps/undici')), []);
+    });
 
     it('the trace sees the full program where it is loaded (tng --version)', async () => {
       const files = await loadedFiles(['--version']);
