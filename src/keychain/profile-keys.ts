@@ -40,6 +40,8 @@ function parse(text: string, key: string): ProfileKeys {
 
 const format = (keys: ProfileKeys): string => JSON.stringify(keys.clientSecret === undefined ? { dataKeys: keys.dataKeys } : keys);
 
+const EMPTY = format({ dataKeys: {} });
+
 /** The two items earlier versions kept, read once and moved into the profile's `keys` item. */
 async function moveLegacyItems(store: SecretStore, profile: string): Promise<ProfileKeys> {
   const key = itemKey(profile, 'keys');
@@ -73,6 +75,15 @@ export async function readProfileKeys(store: SecretStore, profile: string): Prom
   const key = itemKey(profile, 'keys');
   const text = await store.get(key);
   return text === undefined ? moveLegacyItems(store, profile) : parse(text, key);
+}
+
+/**
+ * Removes the profile's `keys` item when it holds nothing (written only to say there was nothing to move),
+ * so that a logout leaves no item behind for a profile with neither a client secret nor an enrolled key.
+ */
+export async function removeIfEmpty(store: SecretStore, profile: string): Promise<void> {
+  const key = itemKey(profile, 'keys');
+  if ((await store.get(key)) === EMPTY) await store.delete(key);
 }
 
 /** Changes the profile's keys: read, changed, written back. A damaged item is replaced. */

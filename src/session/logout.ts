@@ -2,6 +2,7 @@ import type { Deps } from '../deps.ts';
 import { TngError, describe } from '../errors.ts';
 import { isFileKeychain } from '../keychain/file.ts';
 import { itemKey, tokenHelperKey, type ItemKind } from '../keychain/store.ts';
+import { removeIfEmpty } from '../keychain/profile-keys.ts';
 import { VaultClient } from '../vault/client.ts';
 import { loadSession } from './session.ts';
 
@@ -58,6 +59,8 @@ export async function logout(target: LogoutTarget, deps: Pick<Deps, 'io' | 'keyc
   for (const kind of SESSION_ITEMS) {
     removed = (await store.delete(itemKey(profile, kind))) || removed;
   }
+  // A sealed secrets file is not read; there an empty `keys` item stays until the file is next opened.
+  if (!sealed) await removeIfEmpty(store, profile);
   // The Vault CLI's token-helper item for this Vault goes too.
   if (vaultAddr !== undefined) removed = (await store.delete(tokenHelperKey(vaultAddr, vaultNamespace))) || removed;
   return { profile, hadSession: session !== undefined || removed, revoked };

@@ -45,7 +45,7 @@ export async function assertSessionKept(world: World, accessor: string): Promise
 }
 
 /** A keychain item of the world's profile, read directly (the test runs in the same D-Bus session). */
-export function storedItem(world: World, kind: 'session' | 'refresh-token' | 'data-key'): Promise<string | undefined> {
+export function storedItem(world: World, kind: 'session' | 'refresh-token' | 'keys'): Promise<string | undefined> {
   return createOsKeychain().get(`profile:${world.profile}:${kind}`);
 }
 

@@ -358,7 +358,7 @@ describe('fault matrix: logout', () => {
       assert.equal(result.code, 0, result.stderr);
       assert.match(result.stderr, /warning: Could not revoke the Vault token .*sealed/);
       assert.match(result.stderr, /local secrets are removed anyway/);
-      for (const kind of ['session', 'refresh-token'] as const) assert.equal(await storedItem(world, kind), undefined, `${kind} survived the logout`);
+      for (const kind of ['session', 'refresh-token', 'keys'] as const) assert.equal(await storedItem(world, kind), undefined, `${kind} survived the logout`);
       assertFailure(await world.run(['whoami', '--profile', world.profile]), 3, /Not logged in/, /tng login/);
     } finally {
       sandbox.vault.unseal();

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { TngError } from '../../../src/errors.ts';
-import { readProfileKeys, updateProfileKeys } from '../../../src/keychain/profile-keys.ts';
+import { readProfileKeys, removeIfEmpty, updateProfileKeys } from '../../../src/keychain/profile-keys.ts';
 import type { SecretStore } from '../../../src/keychain/store.ts';
 
 /** A store in memory that counts its reads, as each name read costs the OS keychain a session. */
@@ -43,6 +43,12 @@ describe('profile keys (one keychain item: client secret and sealed data keys)',
     store.reads.length = 0;
     await readProfileKeys(store, 'work');
     assert.deepEqual(store.reads, ['profile:work:keys']);
+  });
+
+  it('an empty item goes at logout; one with a secret or a data key stays', async () => {
+    const store = memoryStore({ 'profile:a:keys': '{"dataKeys":{}}', 'profile:b:keys': '{"dataKeys":{"c":"s"}}', 'profile:c:keys': '{"clientSecret":"x","dataKeys":{}}' });
+    for (const profile of ['a', 'b', 'c', 'none']) await removeIfEmpty(store, profile);
+    assert.deepEqual([...store.items.keys()].sort(), ['profile:b:keys', 'profile:c:keys']);
   });
 
   it('when the move cannot be written, the old items stay and the values are still returned', async () => {
