@@ -6,7 +6,7 @@ import { isSealed, newDataKey, seal } from '../keychain/seal.ts';
 import { isFileKeychain } from '../keychain/file.ts';
 import { itemKey } from '../keychain/store.ts';
 import { openAuthenticator } from './open.ts';
-import { readSealedDataKeys, sealDataKeyFor, touch, writeSealedDataKeys } from './touch.ts';
+import { sealDataKeyFor, touch, updateSealedDataKeys } from './touch.ts';
 
 export interface EnrollOptions {
   add: boolean;
@@ -99,8 +99,8 @@ export async function enroll(profile: Profile, options: EnrollOptions, deps: Enr
       if (!options.add) await file.removeUnlockKeys(profile.fido2.map((e) => e.credential_id));
     }
     dataKey ??= newDataKey();
-    const previous = options.add ? await readSealedDataKeys(store, profile.name) : {};
-    await writeSealedDataKeys(store, profile.name, { ...previous, [entry.credential_id]: sealDataKeyFor(entry, sealing.hmacOutput, dataKey) });
+    const sealedFor = sealDataKeyFor(entry, sealing.hmacOutput, dataKey);
+    await updateSealedDataKeys(store, profile.name, (previous) => ({ ...(options.add ? previous : {}), [entry.credential_id]: sealedFor }));
     await resealRefreshToken(profile.name, dataKey, options.add, deps);
     return entry;
   } finally {

@@ -30,8 +30,9 @@ export async function readSealedDataKeys(store: SecretStore, profile: string): P
   return (await readProfileKeys(store, profile)).dataKeys;
 }
 
-export async function writeSealedDataKeys(store: SecretStore, profile: string, sealed: Record<string, string>): Promise<void> {
-  await updateProfileKeys(store, profile, (keys) => ({ ...keys, dataKeys: sealed }));
+/** Changes the sealed data keys in one read and write of the profile's keys, the client secret kept. */
+export async function updateSealedDataKeys(store: SecretStore, profile: string, change: (sealed: Record<string, string>) => Record<string, string>): Promise<void> {
+  await updateProfileKeys(store, profile, (keys) => ({ ...keys, dataKeys: change(keys.dataKeys) }));
 }
 
 const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64url');

@@ -120,7 +120,7 @@ interface Gate {
  */
 async function touchGate(profile: Profile, deps: LoginDeps): Promise<Gate> {
   if (profile.touch === 'never') return {};
-  const [{ touchAndSign }, { sealDataKeyFor, readSealedDataKeys, writeSealedDataKeys }] = await Promise.all([
+  const [{ touchAndSign }, { sealDataKeyFor, updateSealedDataKeys }] = await Promise.all([
     import('../hardware/signed-touch.ts'),
     import('../hardware/touch.ts'),
   ]);
@@ -133,8 +133,7 @@ async function touchGate(profile: Profile, deps: LoginDeps): Promise<Gate> {
   if (touched.dataKey) return { dataKey: touched.dataKey, loginEntryId: entry.id };
   const dataKey = newDataKey();
   const store = await deps.keychain();
-  const sealed = await readSealedDataKeys(store, profile.name);
-  await writeSealedDataKeys(store, profile.name, { ...sealed, [touched.entry.credential_id]: sealDataKeyFor(touched.entry, touched.hmacOutput as Uint8Array, dataKey) });
+  await updateSealedDataKeys(store, profile.name, (sealed) => ({ ...sealed, [touched.entry.credential_id]: sealDataKeyFor(touched.entry, touched.hmacOutput as Uint8Array, dataKey) }));
   return { dataKey, loginEntryId: entry.id };
 }
 
