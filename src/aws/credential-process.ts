@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { loadProfile } from '../config/file.ts';
 import { prepareKeychain, type Deps } from '../deps.ts';
 import { usageError } from '../errors.ts';
@@ -32,8 +31,7 @@ export async function runCredentialProcess(options: CredentialProcessOptions, de
   } else {
     session = await loadSession();
   }
-  const auditId = signedId ?? randomUUID();
-  const credentials = await awsCredentials(profile, { role, roleArn: profile.awsRoleArn, ttlSeconds: profile.awsTtlSeconds, auditId }, deps, session);
+  const credentials = await awsCredentials(profile, { role, roleArn: profile.awsRoleArn, ttlSeconds: profile.awsTtlSeconds, auditId: signedId }, deps, session);
   const output: Record<string, unknown> = {
     Version: 1,
     AccessKeyId: credentials.accessKeyId,

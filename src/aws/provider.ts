@@ -1,8 +1,8 @@
-import { createHash } from 'node:crypto';
 import type { Profile } from '../config/profile.ts';
 import type { Deps } from '../deps.ts';
 import { TngError, isTngError, noSessionError } from '../errors.ts';
 import type { SecretStore } from '../keychain/store.ts';
+import { nodeCrypto } from '../platform/lazy-crypto.ts';
 import { renewIfEndingWithin } from '../session/renew.ts';
 import { loadSession, sessionIsLive, updateSession, type Session } from '../session/session.ts';
 import { withLock } from '../state/lock.ts';
@@ -13,15 +13,15 @@ export interface AwsRequest {
   role: string;
   roleArn?: string;
   ttlSeconds: number;
-  /** Names the audit entry in the STS session name (`tng-<id>`). */
-  auditId: string;
+  /** Names the audit entry in the STS session name (`tng-<id>`); a fresh id when absent (nothing recorded it). */
+  auditId?: string;
 }
 
 export type AwsDeps = Pick<Deps, 'clock' | 'keychain' | 'fetch' | 'paths'>;
 
 /** Where in the profile's cache one role's credentials live (a hash keeps a role ARN short). */
 export function cacheSlot(role: string, roleArn?: string): string {
-  return roleArn ? `${role}@${createHash('sha256').update(roleArn).digest('hex').slice(0, 12)}` : role;
+  return roleArn ? `${role}@${nodeCrypto().createHash('sha256').update(roleArn).digest('hex').slice(0, 12)}` : role;
 }
 
 type Cache = Record<string, AwsCredentials>;
@@ -98,7 +98,7 @@ async function issue(profile: Profile, session: Session, request: AwsRequest, de
         type: profile.awsCredentialType,
         ttlSeconds: request.ttlSeconds,
         roleArn: request.roleArn,
-        sessionName: `tng-${request.auditId}`,
+        sessionName: `tng-${request.auditId ?? nodeCrypto().randomUUID()}`,
       },
       Math.floor(deps.clock.now() / 1000),
     );

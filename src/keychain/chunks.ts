@@ -14,7 +14,7 @@
  * is always stored in chunked form (N = 1 when it is short), so an item that starts with it is always a
  * header and every string round-trips exactly.
  */
-import { createHash } from 'node:crypto';
+import { nodeCrypto } from '../platform/lazy-crypto.ts';
 
 /** The largest item, in UTF-8 bytes, that tng writes. */
 export const CHUNK_BYTES = 2000;
@@ -53,7 +53,7 @@ export function needsChunks(value: string): boolean {
 }
 
 export function sha256Hex(value: string): string {
-  return createHash('sha256').update(value, 'utf8').digest('hex');
+  return nodeCrypto().createHash('sha256').update(value, 'utf8').digest('hex');
 }
 
 /** Cuts `value` into pieces of at most `limit` UTF-8 bytes each, never inside a character. */

@@ -2,9 +2,9 @@
  * Durable small-file writes in the state and config dirs. The calls are synchronous: each file is small, and
  * a synchronous call costs less than a round trip through Node's thread pool.
  */
-import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { nodeCrypto } from '../platform/lazy-crypto.ts';
 import { makeDirectory } from './make-dir.ts';
 
 /** Removes a file; false when it could not be (gone already, or not removable). */
@@ -38,7 +38,7 @@ export function syncDir(dir: string): void {
 export async function writeFileAtomic(path: string, text: string): Promise<void> {
   const dir = dirname(path);
   makeDirectory(dir);
-  const temp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  const temp = join(dir, `.${basename(path)}.${process.pid}.${nodeCrypto().randomBytes(6).toString('hex')}.tmp`);
   try {
     const fd = openSync(temp, 'wx', 0o600);
     try {

@@ -2,11 +2,11 @@
  * Lock files in the state dir. The file calls are synchronous: each is small and costs less than a round
  * trip through Node's thread pool, on the path every exec's audit append takes; only waiting is asynchronous.
  */
-import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { TngError, describe } from '../errors.ts';
+import { nodeCrypto } from '../platform/lazy-crypto.ts';
 import { removeFile } from './atomic.ts';
 import { makeDirectory } from './make-dir.ts';
 
@@ -86,7 +86,7 @@ function stateDirError(error: unknown, dir: string): TngError {
 export async function withLock<T>(stateDir: string, name: string, options: WaitingLockOptions<T>, fn: () => Promise<T>): Promise<T> {
   const dir = join(stateDir, 'locks');
   const path = join(dir, `${name}.lock`);
-  const me: Holder = { pid: process.pid, host: hostname(), token: randomBytes(12).toString('hex'), since: Date.now() };
+  const me: Holder = { pid: process.pid, host: hostname(), token: nodeCrypto().randomBytes(12).toString('hex'), since: Date.now() };
   const staleAfter = options.staleAfterMs ?? 10 * 60_000;
   const deadline = Date.now() + options.timeoutMs;
   let waited = false;

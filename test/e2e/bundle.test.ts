@@ -164,15 +164,27 @@ fs.readFileSync = function (file, ...rest) {
       });
     }
 
-    it("a login's HTTP never starts Node's own copy of undici beside the one tng bundles", async () => {
+    /** Runs tng and returns Node's list of the built-in modules it loaded (`NativeModule net`, …). */
+    async function builtinsLoaded(args: string[]): Promise<string[]> {
       const report = join(world.home, 'builtins.txt');
       const preload = join(world.home, 'builtins.cjs');
       await writeFile(preload, `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(report)}, process.moduleLoadList.join('\\n')));\n`);
-      const result = await runProcess(process.execPath, ['--require', preload, TNG, 'login', '--profile', world.profile], world.env);
+      const result = await runProcess(process.execPath, ['--require', preload, TNG, ...args], world.env);
       assert.equal(result.code, 0, result.stderr);
       const loaded = (await readFile(report, 'utf8')).split('\n');
       assert.ok(loaded.includes('NativeModule net'), 'the list is the one Node keeps');
+      return loaded;
+    }
+
+    it("a login's HTTP never starts Node's own copy of undici beside the one tng bundles", async () => {
+      const loaded = await builtinsLoaded(['login', '--profile', world.profile]);
       assert.deepEqual(loaded.filter((name) => name.includes('deps/undici')), []);
+    });
+
+    it('a warm tng credential-process never loads node:crypto (a warm exec does, for its audit entry)', async () => {
+      await runProcess(TNG, ['credential-process', '--profile', world.profile], world.env); // fills the credential cache
+      assert.ok(!(await builtinsLoaded(['credential-process', '--profile', world.profile])).includes('NativeModule crypto'));
+      assert.ok((await builtinsLoaded(['exec', '--profile', world.profile, '--', 'true'])).includes('NativeModule crypto'));
     });
 
     it('the trace sees the full program where it is loaded (tng --version)', async () => {
