@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { homedir, tmpdir } from 'node:os';
+import { isAbsolute, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadProfile, readConfigFile, selectProfileName, writeConfigFile } from '../../../src/config/file.ts';
-import { resolvePaths } from '../../../src/config/paths.ts';
+import { cacheDir, resolvePaths } from '../../../src/config/paths.ts';
 
 const table = { issuer: 'https://dex.example.com/dex', client_id: 'tng', vault_addr: 'https://vault.example.com', vault_role: 'engineer' };
 
@@ -13,6 +13,20 @@ describe('config paths', () => {
     assert.deepEqual(resolvePaths({}, '/home/u'), { config: '/home/u/.config/tng/config.toml', state: '/home/u/.local/state/tng' });
     assert.deepEqual(resolvePaths({ XDG_CONFIG_HOME: '/x/c', XDG_STATE_HOME: '/x/s' }, '/home/u'), { config: '/x/c/tng/config.toml', state: '/x/s/tng' });
     assert.deepEqual(resolvePaths({ TNG_CONFIG: '/c.toml', TNG_STATE_DIR: '/s', XDG_CONFIG_HOME: '/x' }, '/home/u'), { config: '/c.toml', state: '/s' });
+  });
+
+  it('ignores a relative XDG dir, as the XDG spec says, for the config, the state and the cache alike', () => {
+    const env = { XDG_CONFIG_HOME: 'rel/c', XDG_STATE_HOME: './s', XDG_CACHE_HOME: 'cache' };
+    assert.deepEqual(resolvePaths(env, '/home/u'), { config: '/home/u/.config/tng/config.toml', state: '/home/u/.local/state/tng' });
+    assert.equal(cacheDir(env, '/home/u'), '/home/u/.cache/tng');
+    assert.equal(cacheDir({ XDG_CACHE_HOME: '/x/cache' }, '/home/u'), '/x/cache/tng');
+  });
+
+  it('takes an empty HOME as unset, never as a home relative to the working dir', () => {
+    const expected = resolvePaths({}, homedir());
+    assert.ok(isAbsolute(expected.config) && isAbsolute(expected.state));
+    assert.deepEqual(resolvePaths({ HOME: '' }), expected);
+    assert.equal(cacheDir({ HOME: '' }), join(homedir(), '.cache', 'tng'));
   });
 });
 
