@@ -15,7 +15,6 @@
 
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
 
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -29,6 +28,7 @@ import {
   errorPage,
   loginPage,
 } from './oidc/pages.ts';
+import { listenOnLoopback, stopServer } from './listen.ts';
 
 export interface SandboxUser {
   id: string;
@@ -317,14 +317,7 @@ export async function startOidcSandbox(options: OidcSandboxOptions = {}): Promis
     if (routing.handle) routing.handle(req, res);
     else sendJson(res, 503, { error: 'temporarily_unavailable', error_description: 'sandbox starting' });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
+  const port = await listenOnLoopback(server, options.port);
   const issuer = `http://127.0.0.1:${port}${MOUNT}`;
 
   // Clients. Public clients without redirect URIs get Dex's loopback rule; oidc-provider insists on at
@@ -740,16 +733,11 @@ export async function startOidcSandbox(options: OidcSandboxOptions = {}): Promis
   };
 
   let listening = true;
-  const stopListening = () =>
-    new Promise<void>((resolve, reject) => {
-      if (!listening) {
-        resolve();
-        return;
-      }
-      listening = false;
-      server.close((err) => (err ? reject(err) : resolve()));
-      server.closeAllConnections();
-    });
+  const stopListening = async () => {
+    if (!listening) return;
+    listening = false;
+    await stopServer(server);
+  };
 
   return {
     issuer,
@@ -766,19 +754,11 @@ export async function startOidcSandbox(options: OidcSandboxOptions = {}): Promis
       faults = [];
     },
     down: stopListening,
-    up: () =>
-      new Promise<void>((resolve, reject) => {
-        if (listening) {
-          resolve();
-          return;
-        }
-        server.once('error', reject);
-        server.listen(port, '127.0.0.1', () => {
-          server.off('error', reject);
-          listening = true;
-          resolve();
-        });
-      }),
+    up: async () => {
+      if (listening) return;
+      await listenOnLoopback(server, port);
+      listening = true;
+    },
     rotateSigningKey: () => {
       jwk = newJwk();
       provider = buildProvider(jwk);

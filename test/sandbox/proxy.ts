@@ -19,10 +19,11 @@ import { lookup as dnsLookup } from 'node:dns/promises';
 import { createServer, request as httpRequest } from 'node:http';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { BlockList, connect as netConnect, isIP } from 'node:net';
-import type { AddressInfo, Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { timingSafeEqual } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
+import { closerOf, listenOnLoopback } from './listen.ts';
 
 export interface ProxySandboxOptions {
   /** Default: a random free port on 127.0.0.1. */
@@ -304,15 +305,7 @@ export async function startProxySandbox(options: ProxySandboxOptions = {}): Prom
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
     else socket.destroy();
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
-  let closed: Promise<void> | undefined;
+  const port = await listenOnLoopback(server, options.port);
 
   return {
     url: `http://127.0.0.1:${port}`,
@@ -323,14 +316,10 @@ export async function startProxySandbox(options: ProxySandboxOptions = {}): Prom
       records = [];
       dialed = [];
     },
-    close: () => {
-      closed ??= new Promise<void>((resolve, reject) => {
-        server.close((err) => (err ? reject(err) : resolve()));
-        server.closeAllConnections();
-        for (const socket of sockets) socket.destroy();
-      });
-      return closed;
-    },
+    // Tunnelled (CONNECT) sockets are the proxy's own, not the server's connections.
+    close: closerOf(server, () => {
+      for (const socket of sockets) socket.destroy();
+    }),
   };
 }
 

@@ -14,10 +14,10 @@
 // Authentication: the Authorization header only (presigned URLs are refused with IncompleteSignature).
 import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { AwsSandboxError as StsError, header, verifySigV4, xmlEscape } from './sigv4.ts';
 import type { AwsCredentialRecord, AwsCredentialRegistry } from './vault/backends/aws.ts';
 import { uuid } from './vault/ids.ts';
+import { closerOf, listenOnLoopback } from './listen.ts';
 
 export interface StsSandboxOptions {
   /** Where the credentials come from: the Vault sandbox's `awsCredentials`. */
@@ -179,25 +179,11 @@ export async function startStsSandbox(options: StsSandboxOptions): Promise<StsSa
     });
   });
   server.keepAliveTimeout = 5000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
-  let closed: Promise<void> | undefined;
+  const port = await listenOnLoopback(server, options.port);
   return {
     url: `http://127.0.0.1:${port}`,
     port,
     requests: () => log.map((r) => ({ ...r })),
-    close: () => {
-      closed ??= new Promise<void>((resolve, reject) => {
-        server.close((err) => (err ? reject(err) : resolve()));
-        server.closeAllConnections();
-      });
-      return closed;
-    },
+    close: closerOf(server),
   };
 }

@@ -18,6 +18,7 @@ import { LambdaState, lambdaError } from './lambda.ts';
 import { SnsState } from './sns.ts';
 import { SqsState, sqsJsonError } from './sqs.ts';
 import { queryParams, type ServiceAnswer, type ServiceRequest } from './wire.ts';
+import { closerOf, listenOnLoopback } from '../listen.ts';
 
 export type { CodeSigningConfigSpec, FunctionSpec, UntrustedArtifactPolicy } from './lambda.ts';
 export type { QueueSpec } from './sqs.ts';
@@ -168,15 +169,7 @@ export async function startAwsServicesSandbox(options: AwsServicesOptions): Prom
     });
   });
   server.keepAliveTimeout = 5000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
-  let closed: Promise<void> | undefined;
+  const port = await listenOnLoopback(server, options.port);
   return {
     url: `http://127.0.0.1:${port}`,
     account,
@@ -191,12 +184,6 @@ export async function startAwsServicesSandbox(options: AwsServicesOptions): Prom
       denied.delete(operation);
     },
     requests: () => log.map((r) => ({ ...r })),
-    close: () => {
-      closed ??= new Promise<void>((resolve, reject) => {
-        server.close((err) => (err ? reject(err) : resolve()));
-        server.closeAllConnections();
-      });
-      return closed;
-    },
+    close: closerOf(server),
   };
 }

@@ -11,7 +11,6 @@
 // serves until interrupted. The /__sandbox/ control endpoints are listed in control.ts.
 import { createServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { SandboxCore } from './core.ts';
 import type { FaultRule, RequestRecord, TokenView } from './core.ts';
@@ -21,6 +20,7 @@ import type { AwsCredentialRegistry, AwsRole } from './backends/aws.ts';
 import type { AwsAuthMountConfig, AwsAuthRole } from './backends/aws-auth.ts';
 import type { PolicyRules } from './acl.ts';
 import { createHandler } from './server.ts';
+import { closerOf, listenOnLoopback } from '../listen.ts';
 
 export type { JwtRole } from './backends/jwt.ts';
 export type { OidcRole } from './backends/oidc.ts';
@@ -179,15 +179,7 @@ export async function startVaultSandbox(options: VaultSandboxOptions = {}): Prom
   server.keepAliveTimeout = 5000;
   // Every response's Date header tells the sandbox's (possibly skewed) time; Node adds none when one is set.
   server.prependListener('request', (_req, res) => res.setHeader('Date', core.httpDate()));
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
-  let closed: Promise<void> | undefined;
+  const port = await listenOnLoopback(server, options.port);
 
   return {
     addr: `${options.tls ? 'https' : 'http'}://${publicHost(options.publicHost ?? '127.0.0.1')}:${port}`,
@@ -225,13 +217,7 @@ export async function startVaultSandbox(options: VaultSandboxOptions = {}): Prom
     revokeAccessor: (accessor) => {
       if (!core.revokeAccessor(accessor)) throw new Error(`no token has accessor "${accessor}"`);
     },
-    close: () => {
-      closed ??= new Promise<void>((resolve, reject) => {
-        server.close((err) => (err ? reject(err) : resolve()));
-        server.closeAllConnections();
-      });
-      return closed;
-    },
+    close: closerOf(server),
   };
 }
 
