@@ -1,6 +1,6 @@
 import type { Profile } from '../config/profile.ts';
 import type { Deps } from '../deps.ts';
-import { TngError, describe, isTngError, noSessionError, usageError } from '../errors.ts';
+import { TngError, describe, isTngError, usageError } from '../errors.ts';
 import { fileNeedsEnrolment, isFileKeychain } from '../keychain/file.ts';
 import { assertWritable } from '../keychain/probe.ts';
 import { isSealed, newDataKey, seal, unseal } from '../keychain/seal.ts';
@@ -28,6 +28,17 @@ export interface LoginResult {
   session: Session;
   /** True when a concurrent login made the session while this one waited for the lock. */
   reused: boolean;
+}
+
+/**
+ * Exit 3 from a login that needs a person and has no terminal: the hint says where to run it, as "run tng login"
+ * alone would send someone who just did back to the same failure.
+ */
+function needsPerson(message: string, cause?: unknown): TngError {
+  return new TngError('noSession', 'session.missing', message, {
+    hint: 'Run `tng login` (with the same --profile) in a terminal: it needs you, in a browser or with --device-code.',
+    cause,
+  });
 }
 
 /** Over SSH with no display and no $BROWSER, a browser on this machine is of no use to the person. */
@@ -61,16 +72,12 @@ async function obtainIdentity(profile: Profile, options: LoginOptions, deps: Log
       if (!isTngError(error, 'denied')) throw error;
       // The issuer no longer honours it (expired, revoked, or replaced by a login elsewhere).
       await store.delete(refreshKey);
-      if (!deps.io.canPrompt()) {
-        throw noSessionError(`The stored refresh token was refused by the issuer (${describe(error)}).`, error);
-      }
+      if (!deps.io.canPrompt()) throw needsPerson(`The stored refresh token was refused by the issuer (${describe(error)}).`, error);
       deps.io.info('The stored refresh token is no longer valid; logging in through the browser.');
     }
   }
 
-  if (!deps.io.canPrompt()) {
-    throw noSessionError('No session can be made without a person at a terminal (no TTY, no refresh token).');
-  }
+  if (!deps.io.canPrompt()) throw needsPerson('No session can be made without a person at a terminal (no TTY, no refresh token).');
   const useDeviceCode = options.deviceCode || prefersDeviceCode(deps.env);
   if (useDeviceCode && !options.deviceCode) {
     deps.io.info('SSH session without a display: using the device-code login.');

@@ -135,11 +135,11 @@ describe('fault matrix: the issuer', () => {
     try {
       sandbox.oidc.revokeRefreshTokens();
       const refused = await relogin(world);
-      assertFailure(refused, 3, /^tng: The stored refresh token was refused by the issuer/, /^hint: Run `tng login`/);
+      assertFailure(refused, 3, /^tng: The stored refresh token was refused by the issuer/, /^hint: Run `tng login` \(with the same --profile\) in a terminal: it needs you, in a browser or with --device-code\.$/);
       await assertSessionKept(world, accessor);
       // The dead token is dropped, so the next run says plainly that a person is needed.
       assert.equal(await storedItem(world, 'refresh-token'), undefined);
-      assertFailure(await relogin(world), 3, /no TTY, no refresh token/, /tng login/);
+      assertFailure(await relogin(world), 3, /no TTY, no refresh token/, /tng login` \(with the same --profile\) in a terminal/);
     } finally {
       cleanUp();
       await world.dispose();
