@@ -23,7 +23,7 @@ function homeOf(env: NodeJS.ProcessEnv): string | undefined {
 
 /** Where tng's config file and state dir live, from the environment (see the contract's Files table). */
 export function resolvePaths(env: NodeJS.ProcessEnv, home: string | undefined = homeOf(env)): Paths {
-  // Without any home the paths stay absolute (under /), and reading or writing them then fails with tng's own error.
+  // Without any home (no $HOME and no passwd entry) the paths fall under /: absolute, never relative to wherever tng runs.
   const base = home ?? '/';
   const config = env.TNG_CONFIG || join(xdgDir(env.XDG_CONFIG_HOME) ?? join(base, '.config'), 'tng', 'config.toml');
   const state = env.TNG_STATE_DIR || join(xdgDir(env.XDG_STATE_HOME) ?? join(base, '.local', 'state'), 'tng');
