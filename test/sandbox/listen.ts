@@ -28,11 +28,10 @@ export function stopServer(server: Server): Promise<void> {
 export function closerOf(server: Server, alsoEnd: () => void = () => undefined): () => Promise<void> {
   let closed: Promise<void> | undefined;
   return () => {
-    closed ??= (() => {
-      const stopped = stopServer(server);
+    if (closed === undefined) {
+      closed = stopServer(server);
       alsoEnd();
-      return stopped;
-    })();
+    }
     return closed;
   };
 }
