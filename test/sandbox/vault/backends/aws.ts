@@ -456,24 +456,13 @@ export class AwsBackend implements Backend {
 
     const parsed = parseRoleArn(roleArn);
     const account = parsed?.account ?? this.account;
-    const now = Date.now();
-    const expiresAt = stsExpiration(now, ttl);
-    const record: AwsCredentialRecord = {
-      accessKeyId: accessKeyId('ASIA'),
-      secretAccessKey: secretAccessKey(),
-      sessionToken: sessionToken(),
-      type: 'assumed_role',
-      role: roleName,
-      mount: this.name,
-      issuedAt: now,
-      expiresAt,
+    return this.stsCredential('assumed_role', roleName, Date.now(), ttl, {
       sessionName,
       arn: `arn:aws:sts::${account}:assumed-role/${parsed?.name ?? ''}/${sessionName}`,
       // The role id is stable for a role ARN, as AWS's is for a role.
       userId: `${uniqueId('AROA', roleArn)}:${sessionName}`,
       account,
-    };
-    return { record, leaseSeconds: leaseUntil(expiresAt, now), renewable: false };
+    });
   }
 
   /** sts:GetFederationToken with the role's policies; the federated user is named from Vault's template. */
@@ -485,41 +474,39 @@ export class AwsBackend implements Backend {
       throw badRequest('must specify at least one of policy_arns or policy_document with federation_token credential_type');
     }
     this.checkStsDuration('Error generating STS keys: ', 'GetFederationTokenInput', ttl);
-    const expiresAt = stsExpiration(now, ttl);
-    const record: AwsCredentialRecord = {
-      accessKeyId: accessKeyId('ASIA'),
-      secretAccessKey: secretAccessKey(),
-      sessionToken: sessionToken(),
-      type: 'federation_token',
-      role: roleName,
-      mount: this.name,
-      issuedAt: now,
-      expiresAt,
+    return this.stsCredential('federation_token', roleName, now, ttl, {
       sessionName: name,
       arn: `arn:aws:sts::${this.account}:federated-user/${name}`,
       userId: `${this.account}:${name}`,
       account: this.account,
-    };
-    return { record, leaseSeconds: leaseUntil(expiresAt, now), renewable: false };
+    });
   }
 
   /** sts:GetSessionToken: temporary credentials acting as the IAM user Vault itself is configured with. */
   private sessionToken(roleName: string, ttl: number) {
     this.checkStsDuration('Error generating STS keys: ', 'GetSessionTokenInput', ttl);
-    const now = Date.now();
+    return this.stsCredential('session_token', roleName, Date.now(), ttl, { arn: this.rootUser.arn, userId: this.rootUser.userId, account: this.account });
+  }
+
+  /** A fresh STS credential (ASIA key and session token) for `principal`, with Vault's lease for it: not renewable. */
+  private stsCredential(
+    type: AwsCredentialType,
+    roleName: string,
+    now: number,
+    ttl: number,
+    principal: Pick<AwsCredentialRecord, 'sessionName' | 'arn' | 'userId' | 'account'>,
+  ) {
     const expiresAt = stsExpiration(now, ttl);
     const record: AwsCredentialRecord = {
       accessKeyId: accessKeyId('ASIA'),
       secretAccessKey: secretAccessKey(),
       sessionToken: sessionToken(),
-      type: 'session_token',
+      type,
       role: roleName,
       mount: this.name,
       issuedAt: now,
       expiresAt,
-      arn: this.rootUser.arn,
-      userId: this.rootUser.userId,
-      account: this.account,
+      ...principal,
     };
     return { record, leaseSeconds: leaseUntil(expiresAt, now), renewable: false };
   }
