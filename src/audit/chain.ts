@@ -443,7 +443,10 @@ export async function appendSigned(
       }
     }
     const unsigned = next(checked, options.id);
-    const { verifyTrail } = await import('./verify.ts');
+    const { verifyTrail, shapeProblem } = await import('./verify.ts');
+    // A body that could never verify is tng's own bug: found before the person is asked to touch.
+    const problem = shapeProblem({ ...unsigned, sig: { auth_data: 'AA', signature: 'AA' } });
+    if (problem !== undefined) throw new TypeError(`a signed ${String(checked.event)} entry would not verify: ${problem}`);
     const sig = await sign(clientDataHashOf(unsigned));
     if (!isCanonicalBase64url(sig?.auth_data) || !isCanonicalBase64url(sig?.signature)) throw new TypeError('a signature must be base64url auth_data and signature');
     unsigned.sig = { auth_data: sig.auth_data, signature: sig.signature };

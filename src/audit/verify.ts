@@ -55,7 +55,7 @@ interface KeyInForce {
 }
 
 /** Why an entry's shape is wrong, or undefined. */
-function shapeProblem(entry: AuditEntry): string | undefined {
+export function shapeProblem(entry: AuditEntry): string | undefined {
   if (entry.v !== AUDIT_VERSION) return `unknown format version ${JSON.stringify(entry.v)}`;
   if (!isString(entry.id)) return 'no id';
   if (!Number.isSafeInteger(entry.seq) || entry.seq < 1) return 'no valid seq';

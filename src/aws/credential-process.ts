@@ -23,8 +23,10 @@ export async function runCredentialProcess(options: CredentialProcessOptions, de
   let signedId: string | undefined;
   let session: Session;
   if (profile.touch === 'exec') {
-    const { withExecTouch } = await import('../hardware/signed-touch.ts');
-    const body = { event: 'exec' as const, profile: profile.name, program: 'credential-process', role };
+    const [{ withExecTouch }, { argvDigest }] = await Promise.all([import('../hardware/signed-touch.ts'), import('../audit/argv-digest.ts')]);
+    // An exec entry like any other: the "command" is the hand-out itself, credentials for this role.
+    const argv = ['credential-process', '--role', role];
+    const body = { event: 'exec' as const, profile: profile.name, program: 'credential-process', argv_sha256: argvDigest(argv), role };
     const touched = await withExecTouch(profile, body, 'Touch your security key to hand AWS credentials to the AWS CLI.', deps, loadSession);
     signedId = touched.signed.id;
     session = touched.session;

@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
-import { basename } from 'node:path';
 import { randomUUID } from 'node:crypto';
+import { basename } from 'node:path';
+import { argvDigest } from '../audit/argv-digest.ts';
 import { awsCredentials, type AwsRequest } from '../aws/provider.ts';
 import type { AwsCredentials } from '../aws/credentials.ts';
 import type { Profile } from '../config/profile.ts';
@@ -21,11 +21,6 @@ export interface ExecPlan {
   noAws: boolean;
   noVault: boolean;
   noServer: boolean;
-}
-
-/** SHA-256 of the argv as a JSON array: the audit trail records that it ran, never what it was given. */
-export function argvDigest(argv: string[]): string {
-  return createHash('sha256').update(JSON.stringify(argv)).digest('hex');
 }
 
 /**

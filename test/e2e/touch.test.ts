@@ -172,6 +172,24 @@ describe('touch-gated login', () => {
       const denied = await world.run(['exec', '--profile', world.profile, '--', 'true']);
       primary.setTouch({ kind: 'auto', delayMs: 50 });
       assert.equal(denied.code, 5);
+
+      // credential-process too: one touch per hand-out, signed into the trail as an exec of its own.
+      const touches = primary.stats().getAssertion;
+      const handOut = await world.run(['credential-process', '--profile', world.profile, '--role', 'deploy']);
+      assert.equal(handOut.code, 0, handOut.stderr);
+      assert.deepEqual(Object.keys(JSON.parse(handOut.stdout) as object), ['Version', 'AccessKeyId', 'SecretAccessKey', 'SessionToken', 'Expiration']);
+      assert.ok(primary.stats().getAssertion > touches);
+      const lines = (await readFile(`${world.state}/audit.jsonl`, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+      const entry = lines.at(-1);
+      assert.equal(entry?.event, 'exec');
+      assert.equal(entry?.program, 'credential-process');
+      assert.ok(entry?.sig, 'signed by the hand-out\'s touch');
+      const verify = await world.run(['audit', '--verify']);
+      assert.equal(verify.code, 0, verify.stderr);
+      primary.setTouch({ kind: 'deny', delayMs: 20 });
+      const refused = await world.run(['credential-process', '--profile', world.profile, '--role', 'deploy']);
+      assert.equal(refused.code, 5);
+      assert.equal(refused.stdout, '');
     } finally {
       primary.setTouch({ kind: 'auto', delayMs: 50 });
       await world.dispose();

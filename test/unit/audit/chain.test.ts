@@ -146,6 +146,32 @@ describe('signed appends', () => {
     }
   });
 
+  it('refuses a body that could never verify (a signed exec without argv_sha256) before asking for the touch, and writes nothing', async () => {
+    const state = await tempStateDir();
+    try {
+      const key = testKey();
+      await appendEntry(state.dir, enrollBody('work', key));
+      const before = await readFile(state.file);
+      let touches = 0;
+      await assert.rejects(
+        appendSigned(
+          state.dir,
+          { event: 'exec', profile: 'work', program: 'credential-process', credential_id: key.credentialId, nonce: newNonce() },
+          async (hash) => {
+            touches++;
+            return key.sign(hash);
+          },
+          { enrollment: key.enrolled },
+        ),
+        (error) => error instanceof TypeError && /would not verify: an exec entry without program and argv_sha256/.test(error.message),
+      );
+      assert.equal(touches, 0);
+      assert.deepEqual(await readFile(state.file), before);
+    } finally {
+      await state.dispose();
+    }
+  });
+
   it('records a key enrolled before the trail knew it (backfill) once, then checks every signature against the trail\'s key', async () => {
     const state = await tempStateDir();
     try {
