@@ -19,9 +19,14 @@ export interface AwsRequest {
 
 export type AwsDeps = Pick<Deps, 'clock' | 'keychain' | 'fetch' | 'paths'>;
 
-/** Where in the profile's cache one role's credentials live (a hash keeps a role ARN short). */
-export function cacheSlot(role: string, roleArn?: string): string {
-  return roleArn ? `${role}@${nodeCrypto().createHash('sha256').update(roleArn).digest('hex').slice(0, 12)}` : role;
+/**
+ * Where in the profile's cache the credentials for one request live: per role, role ARN (a hash keeps it
+ * short) and requested lifetime, so `--ttl 1h` never gets a cached 15-minute credential, nor the other way
+ * round. IAM-user keys have no requested lifetime (Vault ignores it), so their slot has none.
+ */
+export function cacheSlot(role: string, roleArn: string | undefined, ttlSeconds: number | undefined): string {
+  const arn = roleArn ? `@${nodeCrypto().createHash('sha256').update(roleArn).digest('hex').slice(0, 12)}` : '';
+  return `${role}${arn}${ttlSeconds === undefined ? '' : `/${ttlSeconds}s`}`;
 }
 
 type Cache = Record<string, AwsCredentials>;
@@ -37,9 +42,10 @@ async function readCache(store: SecretStore, profile: string): Promise<Cache> {
   return cacheOf(await loadSession(store, profile));
 }
 
-/** The cached credentials of a role, fresh or not (whoami shows them). */
+/** The latest credentials cached for a role and role ARN, whatever their lifetime, fresh or not (whoami shows them). */
 export async function cachedAwsCredentials(store: SecretStore, profile: string, role: string, roleArn?: string): Promise<AwsCredentials | undefined> {
-  return (await readCache(store, profile))[cacheSlot(role, roleArn)];
+  const matching = Object.values(await readCache(store, profile)).filter((c) => c.role === role && (c.roleArn ?? undefined) === (roleArn ?? undefined));
+  return matching.reduce<AwsCredentials | undefined>((latest, c) => (latest === undefined || c.issuedAt > latest.issuedAt ? c : latest), undefined);
 }
 
 /**
@@ -50,7 +56,7 @@ export async function cachedAwsCredentials(store: SecretStore, profile: string, 
  */
 export async function awsCredentials(profile: Profile, request: AwsRequest, deps: AwsDeps, justRead?: Session): Promise<AwsCredentials> {
   const store = await deps.keychain();
-  const slot = cacheSlot(request.role, request.roleArn);
+  const slot = cacheSlot(request.role, request.roleArn, profile.awsCredentialType === 'creds' ? undefined : request.ttlSeconds);
   const nowSeconds = () => Math.floor(deps.clock.now() / 1000);
   const cached = (justRead === undefined ? await readCache(store, profile.name) : cacheOf(justRead))[slot];
   if (cached && isFreshEnough(cached, nowSeconds())) return cached;

@@ -71,5 +71,8 @@ export async function issueAwsCredentials(vault: VaultClient, token: string, req
 export function ttlRefused(error: unknown, ttlSeconds: number): TngError | undefined {
   if (!(error instanceof TngError) || error.kind !== 'usage') return undefined;
   if (!/ttl|duration/i.test(describe(error))) return undefined;
-  return usageError('aws.ttl-refused', `Vault refused a ${ttlSeconds}s lifetime for AWS credentials: ${error.message}`, 'Ask for a shorter --ttl (or aws_ttl), within the role\'s max_sts_ttl.', error);
+  const hint = /minimum/i.test(describe(error))
+    ? 'Ask for a longer --ttl (or aws_ttl): STS issues credentials for at least 15m.'
+    : 'Ask for a shorter --ttl (or aws_ttl), within the role\'s max_sts_ttl.';
+  return usageError('aws.ttl-refused', `Vault refused a ${ttlSeconds}s lifetime for AWS credentials: ${error.message}`, hint, error);
 }

@@ -235,6 +235,24 @@ describe('AWS credential issuance', () => {
     assert.match(result.stderr, /Vault refused a 7200s lifetime/);
     assert.match(result.stderr, /MaxSessionDuration/);
     assert.equal((await world.run(['exec', '--profile', world.profile, '--ttl', 'soon', '--', 'true'])).code, 2);
+    const short = await world.run(['exec', '--profile', world.profile, '--ttl', '10s', '--', 'true']);
+    assert.equal(short.code, 2, short.stderr);
+    assert.match(short.stderr, /Vault refused a 10s lifetime/);
+    assert.match(short.stderr, /hint: Ask for a longer --ttl/);
+  });
+
+  it('a cached credential serves only requests for its own lifetime: --ttl 1h never gets the cached 15-minute one', async () => {
+    const keys = async (ttl: string[]) => {
+      const env = await childEnv(['--no-server', ...ttl]);
+      return { id: env.AWS_ACCESS_KEY_ID, left: Date.parse(env.AWS_CREDENTIAL_EXPIRATION ?? '') - Date.now() };
+    };
+    const standard = await keys([]);
+    const long = await keys(['--ttl', '1h']);
+    assert.notEqual(long.id, standard.id);
+    assert.ok(long.left > 55 * 60_000, `the 1h credential has ${long.left} ms left`);
+    assert.equal((await keys(['--ttl', '60m'])).id, long.id, 'the same lifetime reuses the cached 1h credential');
+    assert.equal((await keys(['--ttl', '15m'])).id, standard.id, 'aws_ttl (15m) is still cached');
+    assert.equal((await keys([])).id, standard.id);
   });
 
   it('the endpoint serves fresh credentials across an expiry, read by the AWS SDK for JavaScript', async () => {
