@@ -11,14 +11,14 @@
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { closeSync, fstatSync, fsyncSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
 import canonicalize from 'canonicalize';
 import { TngError } from '../errors.ts';
 import { syncDir } from '../state/atomic.ts';
 import { withLock } from '../state/lock.ts';
+import { auditFileError, auditPath } from './file.ts';
 import { makeDirectory } from '../state/make-dir.ts';
 
-export const AUDIT_FILE = 'audit.jsonl';
+export { AUDIT_FILE, auditPath } from './file.ts';
 export const AUDIT_VERSION = 1;
 const LOCK_NAME = 'audit';
 /** Long enough to wait out another process's touch (30 s) plus a PIN typed by a person. */
@@ -90,10 +90,6 @@ export function newAuditId(): string {
 /** A fresh random nonce (hex) for a signed entry, so no two signed entries ever have the same hash. */
 export function newNonce(): string {
   return randomBytes(16).toString('hex');
-}
-
-export function auditPath(stateDir: string): string {
-  return join(stateDir, AUDIT_FILE);
 }
 
 /** SHA-256 (hex) of the RFC 8785 canonical form of the entry without `hash` and `sig`. */
@@ -249,14 +245,6 @@ export async function readTrail(stateDir: string): Promise<Trail> {
     throw auditFileError(error, stateDir);
   }
   return parseTrail(data);
-}
-
-function auditFileError(error: unknown, stateDir: string): TngError {
-  const code = (error as NodeJS.ErrnoException).code ?? String(error);
-  return new TngError('usage', 'audit.unreadable', `Cannot use the audit trail ${auditPath(stateDir)} (${code}).`, {
-    hint: 'Make the state dir and its audit.jsonl readable and writable by you (dir 0700, file 0600).',
-    cause: error,
-  });
 }
 
 // ---------------------------------------------------------------------------------------------------

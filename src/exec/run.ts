@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { basename } from 'node:path';
 import { argvDigest } from '../audit/argv-digest.ts';
+import { checkTrailWritable } from '../audit/file.ts';
 import { awsCredentials, type AwsRequest } from '../aws/provider.ts';
 import type { AwsCredentials } from '../aws/credentials.ts';
 import type { Profile } from '../config/profile.ts';
 import type { Deps } from '../deps.ts';
+import { describe } from '../errors.ts';
 import { currentSession } from '../session/current.ts';
 import { renewIfEndingWithin } from '../session/renew.ts';
 import { loadSession } from '../session/session.ts';
@@ -32,6 +34,9 @@ export async function execute(profile: Profile, plan: ExecPlan, deps: Deps): Pro
   const argvSha256 = argvDigest([plan.command, ...plan.args]);
   const program = basename(plan.command);
   // With touch = "exec" the exec's own entry is signed by the touch, and its id is TNG_AUDIT_ID.
+  // An unsigned exec's entry is written once the child runs: a trail that cannot take it stops the exec here,
+  // before any credentials are handed out (a signed one is written before the child starts anyway).
+  if (profile.touch !== 'exec') checkTrailWritable(deps.paths.state);
   const loadSession = () => currentSession(profile, deps, true);
   const { session, signed } =
     profile.touch === 'exec'
@@ -101,7 +106,7 @@ export async function execute(profile: Profile, plan: ExecPlan, deps: Deps): Pro
               login: session.login ?? null,
             }, { id: auditId }),
           )
-          .then(() => undefined, (error: unknown) => deps.io.warn(`Could not write the audit entry: ${String(error)}`));
+          .then(() => undefined, (error: unknown) => deps.io.warn(`Could not write the audit entry ${auditId} for this exec: ${describe(error)}`));
       },
     });
     await audited;

@@ -160,13 +160,15 @@ describe('fault matrix: the state dir', () => {
     }
   });
 
-  it('read-only: exec still runs the command but warns that the audit entry could not be written', async () => {
-    const { world } = await loggedIn();
+  it('read-only: exec exits 2 naming the audit trail, and the command does not run (its entry could not be written)', async () => {
+    const { world, accessor } = await loggedIn();
     try {
+      const before = await stateSnapshot(world);
       const result = await runWithReadOnlyState(world, ['exec', '--profile', world.profile, '--', 'sh', '-c', 'echo ran']);
-      assert.equal(result.code, 0, result.stderr);
-      assert.equal(result.stdout, 'ran\n');
-      assert.match(result.stderr, /warning: Could not write the audit entry/);
+      assertFailure(result, 2, new RegExp(`^tng: Cannot use the audit trail ${world.state.replace(/[.]/g, '\\.')}/audit\\.jsonl \\(EROFS\\)\\.$`), /readable and writable/);
+      assert.equal(result.stdout, '', 'the command ran');
+      assert.deepEqual(await stateSnapshot(world), before);
+      await assertSessionKept(world, accessor);
     } finally {
       await world.dispose();
     }
