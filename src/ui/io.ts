@@ -100,7 +100,7 @@ export function createIO(streams: ProcessStreams = process): IO {
             }
             if (ch === '\u0003') {
               finish();
-              reject(new TngError('interrupted', 'io.interrupted', 'Interrupted.', { hint: 'Run the command again when ready.' }));
+              reject(interrupted());
               return;
             }
             if (ch === '\u007f' || ch === '\b') value = [...value].slice(0, -1).join('');
@@ -116,6 +116,10 @@ export function createIO(streams: ProcessStreams = process): IO {
       const rl = createInterface({ input: streams.stdin, output: streams.stderr, terminal: true });
       try {
         return (await rl.question(question)).trim();
+      } catch (error) {
+        // readline's AbortError: Ctrl-C, or Ctrl-D (end of input) with nothing typed.
+        if ((error as { code?: string }).code === 'ABORT_ERR') throw interrupted();
+        throw error;
       } finally {
         rl.close();
       }
@@ -127,4 +131,9 @@ export function createIO(streams: ProcessStreams = process): IO {
 export function isCi(env: NodeJS.ProcessEnv): boolean {
   const value = env.CI ?? env.CONTINUOUS_INTEGRATION;
   return value !== undefined && value !== '0' && value.toLowerCase() !== 'false';
+}
+
+/** Ctrl-C (or Ctrl-D) at a prompt: exit 130. */
+export function interrupted(): TngError {
+  return new TngError('interrupted', 'io.interrupted', 'Interrupted.', { hint: 'Run the command again when ready.' });
 }

@@ -2,6 +2,7 @@
 // the login's steps and touch prompt, Ctrl-C at the touch, the masked PIN, the device-code panel, the
 // whoami panel, the init wizard, and NO_COLOR.
 import assert from 'node:assert/strict';
+import { stat } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import { startVirtualAuthenticator, type VirtualAuthenticator } from '../sandbox/authenticator/index.ts';
 import { startSandbox, type Sandbox } from '../sandbox/index.ts';
@@ -296,6 +297,30 @@ describe('tng init on a terminal', () => {
       const check = await world.run(['doctor', '--profile', world.profile, '--json']);
       const config = JSON.parse(check.stdout).checks.find((c: { name: string }) => c.name === 'config');
       assert.equal(config?.status, 'ok', check.stdout);
+    } finally {
+      await world.dispose();
+    }
+  });
+
+  it('Ctrl-C or Ctrl-D at a question is exit 130 and writes nothing, in the live UI and in plain prompts (CI)', async () => {
+    const world = await createWorld();
+    try {
+      for (const [key, env] of [['C-c', {}], ['C-d', {}], ['C-c', { CI: '1' }], ['C-d', { CI: '1' }]] as const) {
+        await withPane(
+          world,
+          ['init', '--profile', world.profile],
+          async (pane) => {
+            await pane.waitFor(/\[1\/4\] issuer \(OIDC issuer[^\n]*dex\):/);
+            await pane.send([key]);
+            assert.equal(await pane.exitCode(), 130, `${key} ${JSON.stringify(env)}:\n${await pane.screen()}`);
+            assert.match(await pane.history(), /tng: Interrupted\.\s+hint: Run the command again when ready\./);
+            assert.doesNotMatch(await pane.history(), /internal error/);
+            await assertTerminalRestored(pane);
+          },
+          env,
+        );
+      }
+      await assert.rejects(stat(world.config), { code: 'ENOENT' });
     } finally {
       await world.dispose();
     }

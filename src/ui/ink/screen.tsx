@@ -7,7 +7,7 @@
 import { Box, Text, render, useInput, useStderr } from 'ink';
 import { useEffect, useLayoutEffect, useRef, useState, useSyncExternalStore } from 'react';
 import { TngError } from '../../errors.ts';
-import type { IO } from '../io.ts';
+import { interrupted, type IO } from '../io.ts';
 import { STEP_LABELS, formatDuration, type DeviceCodePanel, type Progress, type StepName } from '../progress.ts';
 import { createStyle, type Style } from '../style.ts';
 
@@ -88,7 +88,8 @@ function Ask({ question, style }: { question: Question; style: Style }) {
   const value = useRef('');
   const [shown, setShown] = useState('');
   useInput((input, key) => {
-    if (key.ctrl && input === 'c') return question.cancel();
+    // Ctrl-C, or Ctrl-D on an empty answer (end of input), as a plain terminal's prompt takes them.
+    if (key.ctrl && (input === 'c' || (input === 'd' && value.current === ''))) return question.cancel();
     if (key.return) return question.answer(value.current);
     if (key.backspace || key.delete) value.current = [...value.current].slice(0, -1).join('');
     else if (input && !key.ctrl && !key.meta && !key.escape && !key.tab && !key.upArrow && !key.downArrow && !key.leftArrow && !key.rightArrow) {
@@ -115,10 +116,6 @@ function Screen({ store, style, onWriter }: { store: Store; style: Style; onWrit
       {state.question && <Ask key={state.question.id} question={state.question} style={style} />}
     </Box>
   );
-}
-
-function interrupted(): TngError {
-  return new TngError('interrupted', 'io.interrupted', 'Interrupted.', { hint: 'Run the command again when ready.' });
 }
 
 /**
