@@ -1,9 +1,9 @@
 import { Command } from 'commander';
-import { checkProfileName, readConfigFile, writeConfigFile } from '../config/file.ts';
+import { readConfigFile, selectProfileName, writeConfigFile } from '../config/file.ts';
 import { PROFILE_KEYS, REQUIRED_KEYS, checkProfileValue, validateProfile, type ProfileTable } from '../config/profile.ts';
 import type { Deps } from '../deps.ts';
 import { isTngError, usageError } from '../errors.ts';
-import { updateProfileKeys } from '../keychain/profile-keys.ts';
+import { removeIfEmpty, updateProfileKeys } from '../keychain/profile-keys.ts';
 import { requireSecureUrl } from '../net/url.ts';
 import { withScreen } from '../ui/screen.ts';
 import { withProfile, type Done } from './shared.ts';
@@ -13,6 +13,8 @@ export interface InitOptions {
   /** Profile keys given on the command line, in config-file form. */
   values: ProfileTable;
   clientSecretStdin: boolean;
+  /** Drop the stored client secret (the client is public after all). */
+  forgetClientSecret?: boolean;
   makeDefault: boolean;
 }
 
@@ -46,6 +48,7 @@ export function initCommand(deps: Deps, done: Done, run = runInit, runTemplate =
     .description('write or update a profile in the config file, or write a template (--template NAME DIR)')
     .argument('[dir]', 'with --template: the directory to write the template into')
     .option('--client-secret-stdin', 'read a confidential client secret from stdin and keep it in the keychain', false)
+    .option('--no-client-secret', 'forget the client secret kept in the keychain (a public client)')
     .option('--make-default', 'make this profile the default_profile', false)
     .option('--template <name>', 'write this template (dex, vault, lambda) into DIR instead of touching the config')
     .option('--list-templates', 'list the templates', false)
@@ -89,6 +92,7 @@ Examples:
           profile: flags.profile as string | undefined,
           values,
           clientSecretStdin: Boolean(flags.clientSecretStdin),
+          forgetClientSecret: flags.clientSecret === false,
           makeDefault: Boolean(flags.makeDefault),
         },
         deps,
@@ -101,7 +105,7 @@ function templateOptions(template: string | undefined, listing: boolean, dir: st
   if (template !== undefined && listing) {
     throw usageError('init.template-flag', '--template and --list-templates do not go together.', 'Run `tng init --list-templates`, then `tng init --template NAME DIR`.');
   }
-  if (Object.keys(values).length > 0 || flags.clientSecretStdin || flags.makeDefault) {
+  if (Object.keys(values).length > 0 || flags.clientSecretStdin || flags.clientSecret === false || flags.makeDefault) {
     throw usageError('init.template-flag', `--${listing ? 'list-templates' : 'template'} does not touch the config, so profile flags make no sense with it.`, 'Run the two as separate `tng init` commands.');
   }
   if (listing) {
@@ -149,13 +153,13 @@ export async function runInitTemplate(options: InitTemplateOptions, deps: Pick<D
 
 export async function runInit(options: InitOptions, deps: Pick<Deps, 'env' | 'io' | 'paths' | 'keychain'>): Promise<number> {
   const config = await readConfigFile(deps.paths.config);
-  const existingNames = Object.keys(config.profiles);
-  const name = checkProfileName(
-    options.profile ??
-      (deps.env.TNG_PROFILE || undefined) ??
-      config.default_profile ??
-      (existingNames.length === 1 ? (existingNames[0] as string) : 'default'),
-  );
+  // As every command picks it, except that with no profile at all init makes the first, "default".
+  const name = Object.keys(config.profiles).length === 0 && options.profile === undefined && !deps.env.TNG_PROFILE && config.default_profile === undefined
+    ? 'default'
+    : selectProfileName(config, options.profile, deps.env);
+  if (options.clientSecretStdin && options.forgetClientSecret) {
+    throw usageError('init.secret-flags', '--client-secret-stdin and --no-client-secret do not go together.', 'Give the new secret with --client-secret-stdin alone, or drop the stored one with --no-client-secret.');
+  }
   const table: ProfileTable = { ...config.profiles[name] };
   for (const [key, value] of Object.entries(options.values)) {
     (table as Record<string, unknown>)[key] = checkProfileValue(name, key as SettableKey, value);
@@ -208,7 +212,13 @@ export async function runInit(options: InitOptions, deps: Pick<Deps, 'env' | 'io
     const store = await deps.keychain();
     await updateProfileKeys(store, name, (keys) => ({ ...keys, clientSecret }));
   }
+  if (options.forgetClientSecret) {
+    const store = await deps.keychain();
+    await updateProfileKeys(store, name, ({ dataKeys }) => ({ dataKeys }));
+    await removeIfEmpty(store, name);
+  }
   await writeConfigFile(deps.paths.config, config);
-  deps.io.info(`Profile "${name}" written to ${deps.paths.config}${secret !== undefined ? ' (client secret kept in the keychain)' : ''}.`);
+  const secretNote = secret !== undefined ? ' (client secret kept in the keychain)' : options.forgetClientSecret ? ' (no client secret kept)' : '';
+  deps.io.info(`Profile "${name}" written to ${deps.paths.config}${secretNote}.`);
   return 0;
 }

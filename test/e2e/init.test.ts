@@ -38,6 +38,23 @@ describe('tng init', () => {
     }
   });
 
+  it('with several profiles and none chosen, asks for --profile as every command does (exit 2)', async () => {
+    const world = await createWorld();
+    try {
+      await initProfile(world, sandbox);
+      const second = await world.run(['init', '--profile', 'second', '--issuer', sandbox.issuer, '--client-id', 'tng', '--vault-addr', sandbox.vaultAddr, '--vault-role', 'engineer']);
+      assert.equal(second.code, 0, second.stderr);
+      const config = await readFile(world.config, 'utf8');
+      await writeFile(world.config, config.replace(/^default_profile = .*$/m, ''));
+      const result = await world.run(['init', '--aws-region', 'eu-west-1'], { env: { TNG_PROFILE: undefined } });
+      assert.equal(result.code, 2, result.stderr);
+      assert.match(result.stderr, /^tng: Several profiles exist \(.*second.*\) and none is the default\.$/m);
+      assert.match(result.stderr, /^hint: Pass --profile NAME/m);
+    } finally {
+      await world.dispose();
+    }
+  });
+
   it('refuses missing required values without a TTY, naming them (exit 2)', async () => {
     const world = await createWorld();
     try {
@@ -95,7 +112,13 @@ describe('tng init', () => {
       const { createOsKeychain } = await import('../../src/keychain/os.ts');
       const stored = await createOsKeychain().get(`profile:${world.profile}:keys`);
       assert.deepEqual(JSON.parse(stored ?? '{}'), { clientSecret: secret, dataKeys: {} });
-      await createOsKeychain().delete(`profile:${world.profile}:keys`);
+
+      const both = await world.run(['init', '--profile', world.profile, '--client-secret-stdin', '--no-client-secret'], { input: secret });
+      assert.equal(both.code, 2, both.stderr);
+      const forgotten = await world.run(['init', '--profile', world.profile, '--no-client-secret']);
+      assert.equal(forgotten.code, 0, forgotten.stderr);
+      assert.match(forgotten.stderr, /no client secret kept/);
+      assert.equal(await createOsKeychain().get(`profile:${world.profile}:keys`), undefined, 'nothing else was in the item, so it is gone');
     } finally {
       await world.dispose();
     }
