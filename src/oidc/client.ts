@@ -40,18 +40,11 @@ function withFetch(fetch: Fetch): oidc.CustomFetch {
  */
 export function oidcError(error: unknown, stage: string, issuer: string): TngError {
   if (error instanceof TngError) return error;
-  if (error instanceof oidc.ResponseBodyError) {
-    const reason = error.error_description ? `${error.error}: ${error.error_description}` : error.error;
-    if (error.status >= 500 || error.status === 429) {
-      return new TngError('unavailable', 'oidc.unavailable', `The issuer ${issuer} failed during ${stage} (HTTP ${error.status}).`, {
-        hint: 'The identity provider is having trouble; retry shortly.',
-        cause: error,
-      });
-    }
-    return new TngError('denied', 'oidc.denied', `The issuer refused ${stage} (${reason}).`, {
-      hint: 'Run `tng login` again; if it keeps failing, check client_id and scopes with your Dex operators.',
-      cause: error,
-    });
+  if (error instanceof oidc.ResponseBodyError) return refusal(error.status, error.error, error.error_description, stage, issuer, error);
+  if (error instanceof oidc.WWWAuthenticateChallengeError) {
+    // A 401 whose reason is in the WWW-Authenticate header, as a token endpoint answers a client it does not accept.
+    const parameters = error.cause[0]?.parameters;
+    return refusal(error.status, parameters?.error ?? `HTTP ${error.status}`, parameters?.error_description, stage, issuer, error);
   }
   if (error instanceof oidc.AuthorizationResponseError) {
     const reason = error.error_description ? `${error.error}: ${error.error_description}` : error.error;
@@ -80,6 +73,30 @@ export function oidcError(error: unknown, stage: string, issuer: string): TngErr
   return new TngError('denied', 'oidc.id-token-invalid', `The ID token from ${issuer} failed validation (${describe(error)}).`, {
     hint: 'Check client_id and the clock of this machine (`tng doctor`); then run `tng login` again.',
     cause: error,
+  });
+}
+
+/**
+ * An OAuth error answer. `invalid_grant` alone says the grant itself (a refresh token, a code) is dead;
+ * `invalid_client` says the issuer does not accept the client (its id or secret), whatever the grant.
+ */
+function refusal(status: number, code: string, description: string | undefined, stage: string, issuer: string, cause: unknown): TngError {
+  if (status >= 500 || status === 429) {
+    return new TngError('unavailable', 'oidc.unavailable', `The issuer ${issuer} failed during ${stage} (HTTP ${status}).`, {
+      hint: 'The identity provider is having trouble; retry shortly.',
+      cause,
+    });
+  }
+  const reason = description ? `${code}: ${description}` : code;
+  if (code === 'invalid_client' || code === 'unauthorized_client') {
+    return new TngError('denied', 'oidc.client-refused', `The issuer refused tng's client during ${stage} (${reason}).`, {
+      hint: 'Check client_id, and the client secret if Dex requires one (`tng init --client-secret-stdin`), with your Dex operators.',
+      cause,
+    });
+  }
+  return new TngError('denied', code === 'invalid_grant' ? 'oidc.invalid-grant' : 'oidc.denied', `The issuer refused ${stage} (${reason}).`, {
+    hint: 'Run `tng login` again; if it keeps failing, check client_id and scopes with your Dex operators.',
+    cause,
   });
 }
 

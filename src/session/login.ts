@@ -69,8 +69,9 @@ async function obtainIdentity(profile: Profile, options: LoginOptions, deps: Log
       if (tokens.refreshToken !== undefined) await keep(tokens.refreshToken);
       return tokens;
     } catch (error) {
-      if (!isTngError(error, 'denied')) throw error;
-      // The issuer no longer honours it (expired, revoked, or replaced by a login elsewhere).
+      // Only invalid_grant says the token itself is dead (expired, revoked, or replaced by a login elsewhere);
+      // any other refusal (a client id or secret the issuer does not accept) leaves it as it is.
+      if (!isTngError(error, 'denied') || error.code !== 'oidc.invalid-grant') throw error;
       await store.delete(refreshKey);
       if (!deps.io.canPrompt()) throw needsPerson(`The stored refresh token was refused by the issuer (${describe(error)}).`, error);
       deps.io.info('The stored refresh token is no longer valid; logging in through the browser.');

@@ -4,7 +4,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { startSandbox, type Sandbox } from '../sandbox/index.ts';
+import { CLIENT_ID, startSandbox, type Sandbox } from '../sandbox/index.ts';
 import { BROWSER_HELPER, createWorld, initProfile, login, runProcess, whoamiJson, type World } from './harness.ts';
 
 let sandbox: Sandbox;
@@ -59,6 +59,29 @@ describe('login with the stored refresh token', () => {
     } finally {
       await world.dispose();
       await elsewhere.dispose();
+    }
+  });
+
+  it('a client the issuer does not accept (wrong client_id or client secret): exit 4 naming the client; the refresh token is kept for the fixed profile', async () => {
+    const world = await loggedInWorld();
+    try {
+      for (const breakIt of [
+        () => world.run(['init', '--profile', world.profile, '--client-id', 'nosuch']),
+        () => world.run(['init', '--profile', world.profile, '--client-secret-stdin'], { input: 'not-the-secret' }),
+      ]) {
+        assert.equal((await breakIt()).code, 0);
+        const refused = await world.run(['login', '--profile', world.profile]);
+        assert.equal(refused.code, 4, refused.stderr);
+        assert.match(refused.stderr, /^tng: The issuer refused tng's client during the refresh-token login \(invalid_client/m);
+        assert.match(refused.stderr, /^hint: Check client_id, and the client secret/m);
+        const fixed = await world.run(['init', '--profile', world.profile, '--client-id', CLIENT_ID, '--no-client-secret']);
+        assert.equal(fixed.code, 0, fixed.stderr);
+        const again = await world.run(['login', '--profile', world.profile]);
+        assert.equal(again.code, 0, again.stderr);
+      }
+      assert.equal((await world.browserRuns()).length, 1, 'the refresh token survived both refusals: no browser');
+    } finally {
+      await world.dispose();
     }
   });
 
