@@ -1,4 +1,5 @@
 import { Command, InvalidArgumentError } from 'commander';
+import { readConfigFile, unknownProfile } from '../config/file.ts';
 import type { Deps } from '../deps.ts';
 import { usageError } from '../errors.ts';
 import type { AuditEntry } from '../audit/chain.ts';
@@ -163,6 +164,11 @@ export async function runAudit(options: AuditOptions, deps: Deps): Promise<numbe
   }
 
   let shown = options.profile !== undefined ? entries.filter((e) => e.profile === options.profile) : entries;
+  if (options.profile !== undefined && shown.length === 0 && options.file === undefined) {
+    // A profile the trail never names and the config does not know is a typo, as for every other command.
+    const config = await readConfigFile(deps.paths.config);
+    if (config.profiles[options.profile] === undefined) throw unknownProfile(config, options.profile);
+  }
   if (options.limit !== undefined) shown = shown.slice(-options.limit);
   if (options.json) {
     deps.io.out(shown.map((e) => `${JSON.stringify(e)}\n`).join(''));

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { readConfigFile, selectProfileName } from '../config/file.ts';
+import { readConfigFile, selectProfileName, unknownProfile } from '../config/file.ts';
 import type { Deps } from '../deps.ts';
 import { withProfile, type Done } from './shared.ts';
 
@@ -26,6 +26,9 @@ export async function runLogout(options: LogoutOptions, deps: Deps): Promise<num
   for (const name of names) {
     const table = config.profiles[name];
     const result = await logout({ profile: name, cacertPath: table?.vault_cacert, vaultAddr: table?.vault_addr, vaultNamespace: table?.vault_namespace }, deps);
+    // A name the config does not know is a typo unless the keychain still held something of it (a
+    // profile removed from the config is logged out all the same).
+    if (!result.hadSession && table === undefined) throw unknownProfile(config, name);
     if (!result.hadSession) deps.io.info(`Profile "${name}": not logged in.`);
     else deps.io.info(`Profile "${name}": logged out${result.revoked ? ' (Vault token revoked)' : ''}.`);
   }

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parse, stringify } from 'smol-toml';
-import { describe, usageError } from '../errors.ts';
+import { describe, usageError, type TngError } from '../errors.ts';
 import { writeFileAtomic } from '../state/atomic.ts';
 import { validateProfile, type Profile, type ProfileTable } from './profile.ts';
 
@@ -81,13 +81,15 @@ export async function loadProfile(path: string, flag: string | undefined, env: N
   const config = await readConfigFile(path);
   const name = selectProfileName(config, flag, env);
   const table = config.profiles[name];
-  if (table === undefined) {
-    const known = Object.keys(config.profiles);
-    throw usageError(
-      'profile.unknown',
-      `Unknown profile "${name}"${known.length > 0 ? ` (known: ${known.join(', ')})` : ''}.`,
-      `Run \`tng init --profile ${name} ...\` to create it, or pick another with --profile.`,
-    );
-  }
+  if (table === undefined) throw unknownProfile(config, name);
   return validateProfile(name, table);
+}
+
+export function unknownProfile(config: ConfigFile, name: string): TngError {
+  const known = Object.keys(config.profiles);
+  return usageError(
+    'profile.unknown',
+    `Unknown profile "${name}"${known.length > 0 ? ` (known: ${known.join(', ')})` : ''}.`,
+    `Run \`tng init --profile ${name} ...\` to create it, or pick another with --profile.`,
+  );
 }

@@ -186,10 +186,17 @@ describe('tng login failures', () => {
   it('unknown profile → exit 2 naming it', async () => {
     const world = await freshWorld();
     try {
-      const result = await world.run(['whoami', '--profile', 'no-such-profile']);
-      assert.equal(result.code, 2);
-      assert.match(result.stderr, /Unknown profile "no-such-profile"/);
-      assert.match(result.stderr, /hint: /);
+      for (const command of [['whoami'], ['exec', '--', 'true'], ['credential-process'], ['login'], ['logout'], ['audit']]) {
+        const [name, ...rest] = command as [string, ...string[]];
+        const result = await world.run([name, '--profile', 'no-such-profile', ...rest]);
+        assert.equal(result.code, 2, `${name}: ${result.stderr}`);
+        assert.match(result.stderr, /^tng: Unknown profile "no-such-profile"/m, name);
+        assert.match(result.stderr, /^hint: /m, name);
+      }
+      // doctor reports it as its config check, and exits 2 too.
+      const doctor = await world.run(['doctor', '--profile', 'no-such-profile']);
+      assert.equal(doctor.code, 2, doctor.stderr);
+      assert.match(doctor.stderr, /config +Unknown profile "no-such-profile"/);
     } finally {
       await world.dispose();
     }
