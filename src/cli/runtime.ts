@@ -6,7 +6,7 @@
 import { reportTiming } from '../debug/timing.ts';
 import { createDeps, type Deps } from '../deps.ts';
 import { ExitCode, TngError, describe } from '../errors.ts';
-import { createIO, type IO } from '../ui/io.ts';
+import { createIO, writeTo, type IO } from '../ui/io.ts';
 
 /** The contract's two lines: what failed, and what to do; a wrapped foreign message never adds a third. */
 export const oneLine = (text: string) => text.replace(/\s*\n\s*/g, ' ').trim();
@@ -69,5 +69,5 @@ export function exitWith(code: number, options: { stdoutFlushed?: boolean } = {}
   reportTiming('total', 0);
   process.exitCode = code;
   if (options.stdoutFlushed) process.exit(code);
-  else process.stdout.write('', () => process.exit(code));
+  else writeTo(process.stdout, '', () => process.exit(code));
 }

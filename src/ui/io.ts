@@ -42,6 +42,22 @@ export interface ProcessStreams {
   env: NodeJS.ProcessEnv;
 }
 
+const readerMayLeave = new WeakSet<NodeJS.WritableStream>();
+
+/**
+ * Writes to stdout or stderr, where a reader that has gone away (`tng whoami --json | head -c 1`) only ends
+ * the output: EPIPE is no error of tng's, as it is none of a Unix tool's that SIGPIPE would end quietly.
+ */
+export function writeTo(stream: NodeJS.WritableStream, text: string, done?: () => void): void {
+  if (!readerMayLeave.has(stream)) {
+    readerMayLeave.add(stream);
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE') throw error;
+    });
+  }
+  stream.write(text, done === undefined ? undefined : () => done());
+}
+
 export function createIO(streams: ProcessStreams = process): IO {
   // process.stdin, stdout and stderr are each made on first use, and making one costs start-up time (Node's
   // stream modules, several ms): a stream is touched only when it is written or read, and whether it is a
@@ -62,14 +78,14 @@ export function createIO(streams: ProcessStreams = process): IO {
     canPrompt,
     out: (text) => {
       wroteOut = true;
-      streams.stdout.write(text);
+      writeTo(streams.stdout, text);
     },
-    flush: () => (wroteOut ? new Promise((resolve) => streams.stdout.write('', () => resolve())) : Promise.resolve()),
+    flush: () => (wroteOut ? new Promise((resolve) => writeTo(streams.stdout, '', () => resolve())) : Promise.resolve()),
     info: (line) => {
-      streams.stderr.write(`${line}\n`);
+      writeTo(streams.stderr, `${line}\n`);
     },
     warn: (line) => {
-      streams.stderr.write(`${style.yellow('warning:')} ${line}\n`);
+      writeTo(streams.stderr, `${style.yellow('warning:')} ${line}\n`);
     },
     readStdin: async () => {
       const chunks: Buffer[] = [];

@@ -102,4 +102,15 @@ describe('help, version and usage errors', () => {
     assert.equal(result.code, 2);
     assert.equal(result.stderr, "tng: unknown command 'logni'\nhint: Did you mean login? Run `tng --help` (or `tng COMMAND --help`) for usage.\n");
   });
+
+  it('a reader that stops early (`| true`) ends the output quietly: no EPIPE, no stack trace, the command\'s own status', async () => {
+    // doctor takes long enough (it tries the unreachable example servers) that `true` has gone before it writes.
+    const script = 'tng doctor --profile work --json | true; echo "status ${PIPESTATUS[0]}" >&2; tng --help 2>&1 | true; echo "status ${PIPESTATUS[0]}" >&2';
+    const result = await runProcess('bash', ['--norc', '--noprofile', '-c', script], env, { timeoutMs: 60_000 });
+    assert.doesNotMatch(result.stderr, /EPIPE|\n\s+at /, result.stderr);
+    const statuses = [...result.stderr.matchAll(/^status (\d+)$/gm)].map((m) => Number(m[1]));
+    assert.equal(statuses.length, 2, result.stderr);
+    assert.ok(statuses[0] !== 1, `doctor reported an internal error: ${result.stderr}`);
+    assert.equal(statuses[1], 0);
+  });
 });
