@@ -7,7 +7,7 @@ import type { AwsCredentials } from '../aws/credentials.ts';
 import type { Profile } from '../config/profile.ts';
 import type { Deps } from '../deps.ts';
 import { describe } from '../errors.ts';
-import { currentSession } from '../session/current.ts';
+import { currentSession, withLiveSession } from '../session/current.ts';
 import { renewIfEndingWithin } from '../session/renew.ts';
 import { loadSession } from '../session/session.ts';
 import { runChild } from './child.ts';
@@ -33,12 +33,12 @@ export interface ExecPlan {
 export async function execute(profile: Profile, plan: ExecPlan, deps: Deps): Promise<number> {
   const argvSha256 = argvDigest([plan.command, ...plan.args]);
   const program = basename(plan.command);
-  // With touch = "exec" the exec's own entry is signed by the touch, and its id is TNG_AUDIT_ID.
   // An unsigned exec's entry is written once the child runs: a trail that cannot take it stops the exec here,
   // before any credentials are handed out (a signed one is written before the child starts anyway).
   if (profile.touch !== 'exec') checkTrailWritable(deps.paths.state);
+  // With touch = "exec" the exec's own entry is signed by the touch, and its id is TNG_AUDIT_ID.
   const loadSession = () => currentSession(profile, deps, true);
-  const { session, signed } =
+  const opened =
     profile.touch === 'exec'
       ? await (await import('../hardware/signed-touch.ts')).withExecTouch(
           profile,
@@ -48,6 +48,8 @@ export async function execute(profile: Profile, plan: ExecPlan, deps: Deps): Pro
           loadSession,
         )
       : { session: await loadSession(), signed: undefined };
+  const signed = opened.signed;
+  let session = opened.session;
   const auditId = signed?.id ?? randomUUID();
   const role = plan.noAws ? undefined : (plan.role ?? profile.awsRole);
   const request: AwsRequest | undefined = role
@@ -58,7 +60,11 @@ export async function execute(profile: Profile, plan: ExecPlan, deps: Deps): Pro
   let endpoint: CredentialsEndpoint | undefined;
   let aws: ChildEnvInput['aws'];
   if (request) {
-    credentials = await awsCredentials(profile, request, deps, session);
+    credentials = await withLiveSession(profile, deps, session, async (live) => {
+      const issued = await awsCredentials(profile, request, deps, live);
+      session = live;
+      return issued;
+    });
     const staticKeys = plan.noServer || profile.awsCredentialType === 'creds';
     if (profile.awsCredentialType === 'creds' && !plan.noServer) {
       deps.io.info('tng: IAM-user keys have no session token, so they go into the environment (--no-server).');

@@ -33,7 +33,27 @@ export async function currentSession(
   if (!interactive || !deps.io.canPrompt()) {
     throw noSessionError(session === undefined ? `Not logged in (profile "${profile.name}").` : `The session of profile "${profile.name}" has ended.`);
   }
-  deps.io.info(session === undefined ? 'Not logged in yet: logging in first.' : 'The session has ended: logging in again.');
+  return loginFirst(profile, deps, session === undefined ? 'Not logged in yet: logging in first.' : 'The session has ended: logging in again.');
+}
+
+type LoginDeps = Parameters<typeof currentSession>[1];
+
+/** The login flow on a terminal, before a command that needs a session (exec with a TTY). */
+export async function loginFirst(profile: Profile, deps: LoginDeps, why: string): Promise<Session> {
+  deps.io.info(why);
   const { login } = await import('./login.ts');
   return (await login(profile, { deviceCode: false, noBrowser: false, timeoutMs: LOGIN_TIMEOUT_MS }, deps)).session;
+}
+
+/**
+ * Runs `use` with the session; when Vault turns out no longer to accept its token (revoked, though its TTL
+ * has not run out) and a person is at a terminal, logs in and runs `use` once more with the new session.
+ */
+export async function withLiveSession<T>(profile: Profile, deps: LoginDeps, session: Session, use: (session: Session) => Promise<T>): Promise<T> {
+  try {
+    return await use(session);
+  } catch (error) {
+    if (!isTngError(error, 'noSession') || !deps.io.canPrompt()) throw error;
+    return use(await loginFirst(profile, deps, 'Vault no longer accepts the session token: logging in again.'));
+  }
 }

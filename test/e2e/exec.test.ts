@@ -241,6 +241,35 @@ describe('AWS credential issuance', () => {
     assert.match(short.stderr, /hint: Ask for a longer --ttl/);
   });
 
+  it('a session Vault no longer accepts (revoked before its TTL): with a TTY, exec logs in again and runs; without one, exit 3', async () => {
+    const other = await createWorld();
+    try {
+      await initProfile(other, sandbox, ['--aws-role', 'deploy']);
+      const first = await login(other);
+      assert.equal(first.code, 0, first.stdout);
+      const revoke = async () => {
+        const token = (await other.run(['token-helper', 'get'], { env: { VAULT_ADDR: sandbox.vaultAddr } })).stdout;
+        const response = await fetch(`${sandbox.vaultAddr}/v1/auth/token/revoke-self`, { method: 'POST', headers: { 'X-Vault-Token': token } });
+        assert.equal(response.status, 204);
+        return token;
+      };
+      const revoked = await revoke();
+      const headless = await other.run(['exec', '--profile', other.profile, '--', 'true']);
+      assert.equal(headless.code, 3, headless.stderr);
+      assert.match(headless.stderr, /^tng: Vault no longer accepts the session token/m);
+
+      const onTerminal = await other.run(['exec', '--profile', other.profile, '--', 'sh', '-c', 'echo "token=$VAULT_TOKEN"'], { tty: true });
+      assert.equal(onTerminal.code, 0, onTerminal.stdout);
+      assert.match(onTerminal.stdout, /Vault no longer accepts the session token: logging in again\./);
+      const token = /token=(\S+)/.exec(onTerminal.stdout)?.[1];
+      assert.ok(token && token !== revoked, 'the child got the new session\'s token');
+      const whoami = await other.run(['whoami', '--profile', other.profile, '--no-verify']);
+      assert.equal(whoami.code, 0, whoami.stderr);
+    } finally {
+      await other.dispose();
+    }
+  });
+
   it('a cached credential serves only requests for its own lifetime: --ttl 1h never gets the cached 15-minute one', async () => {
     const keys = async (ttl: string[]) => {
       const env = await childEnv(['--no-server', ...ttl]);
