@@ -18,7 +18,11 @@ export async function currentSession(
   interactive: boolean,
 ): Promise<Session> {
   const store = await deps.keychain();
-  const session = await loadSession(store, profile.name);
+  const stored = await loadSession(store, profile.name);
+  // A session made for another Vault than the profile now names (vault_addr or vault_namespace changed
+  // since the login) is not handed to commands, which would otherwise carry on against the old one.
+  const elsewhere = stored !== undefined && !isForVaultOf(stored, profile) ? stored : undefined;
+  const session = elsewhere === undefined ? stored : undefined;
   if (session !== undefined && sessionIsLive(session, deps.clock.now(), MIN_LEFT_SECONDS)) return session;
   if (session !== undefined && session.vault.renewable && sessionIsLive(session, deps.clock.now(), 5)) {
     try {
@@ -31,9 +35,21 @@ export async function currentSession(
     }
   }
   if (!interactive || !deps.io.canPrompt()) {
+    if (elsewhere !== undefined) {
+      throw noSessionError(`The session of profile "${profile.name}" is for Vault at ${describeVault(elsewhere.vault)}, but the profile now names ${describeVault({ addr: profile.vaultAddr, namespace: profile.vaultNamespace })}.`);
+    }
     throw noSessionError(session === undefined ? `Not logged in (profile "${profile.name}").` : `The session of profile "${profile.name}" has ended.`);
   }
-  return loginFirst(profile, deps, session === undefined ? 'Not logged in yet: logging in first.' : 'The session has ended: logging in again.');
+  const why = elsewhere !== undefined ? 'The profile now names another Vault: logging in there.' : session === undefined ? 'Not logged in yet: logging in first.' : 'The session has ended: logging in again.';
+  return loginFirst(profile, deps, why);
+}
+
+function isForVaultOf(session: Session, profile: Profile): boolean {
+  return session.vault.addr.replace(/\/+$/, '') === profile.vaultAddr && (session.vault.namespace ?? undefined) === profile.vaultNamespace;
+}
+
+function describeVault(vault: { addr: string; namespace?: string | null }): string {
+  return vault.namespace ? `${vault.addr} (namespace ${vault.namespace})` : vault.addr;
 }
 
 type LoginDeps = Parameters<typeof currentSession>[1];

@@ -270,6 +270,31 @@ describe('AWS credential issuance', () => {
     }
   });
 
+  it('after vault_addr changes, the old session is not used: exit 3 naming both without a TTY, a login at the new Vault with one', async () => {
+    const other = await createWorld();
+    try {
+      await initProfile(other, sandbox, ['--aws-role', 'deploy']);
+      const first = await login(other);
+      assert.equal(first.code, 0, first.stdout);
+      // The same sandbox Vault under another name: a different vault_addr as far as the profile goes.
+      const renamed = sandbox.vaultAddr.replace('127.0.0.1', 'localhost');
+      assert.equal((await other.run(['init', '--profile', other.profile, '--vault-addr', renamed])).code, 0);
+      for (const command of [['exec', '--profile', other.profile, '--', 'true'], ['credential-process', '--profile', other.profile]]) {
+        const refused = await other.run(command);
+        assert.equal(refused.code, 3, refused.stderr);
+        assert.ok(refused.stderr.includes(`is for Vault at ${sandbox.vaultAddr}, but the profile now names ${renamed}.`), refused.stderr);
+        assert.equal(refused.stdout, '');
+      }
+      const onTerminal = await other.run(['exec', '--profile', other.profile, '--', 'sh', '-c', 'echo "addr=$VAULT_ADDR"'], { tty: true });
+      assert.equal(onTerminal.code, 0, onTerminal.stdout);
+      assert.match(onTerminal.stdout, /The profile now names another Vault: logging in there\./);
+      assert.ok(onTerminal.stdout.includes(`addr=${renamed}`), onTerminal.stdout);
+      assert.equal((await other.run(['exec', '--profile', other.profile, '--', 'true'])).code, 0);
+    } finally {
+      await other.dispose();
+    }
+  });
+
   it('a cached credential serves only requests for its own lifetime: --ttl 1h never gets the cached 15-minute one', async () => {
     const keys = async (ttl: string[]) => {
       const env = await childEnv(['--no-server', ...ttl]);
