@@ -25,6 +25,15 @@ after(async () => {
   await sandbox.close();
 });
 
+/** A world of its own with a profile (these flags) and a session. */
+async function loggedInWorld(flags: string[]): Promise<World> {
+  const other = await createWorld();
+  await initProfile(other, sandbox, flags);
+  const first = await login(other);
+  assert.equal(first.code, 0, first.stdout);
+  return other;
+}
+
 /** Node as the child, printing what it was given. */
 const PRINT_ENV = [process.execPath, '-e', 'process.stdout.write(JSON.stringify(process.env))'];
 
@@ -175,10 +184,8 @@ describe('tng exec with the real AWS CLI', () => {
   });
 
   it('IAM-user keys (aws_credential_type = "creds") go into the environment, and tng says so', async () => {
-    const other = await createWorld();
+    const other = await loggedInWorld(['--aws-role', 'legacy-user', '--aws-credential-type', 'creds']);
     try {
-      await initProfile(other, sandbox, ['--aws-role', 'legacy-user', '--aws-credential-type', 'creds']);
-      assert.equal((await login(other)).code, 0);
       const result = await other.run(['exec', '--profile', other.profile, '--', AWS_CLI, 'sts', 'get-caller-identity', '--endpoint-url', sandbox.stsUrl, '--region', 'us-east-1', '--output', 'json'], { env: { AWS_EC2_METADATA_DISABLED: 'true' } });
       assert.equal(result.code, 0, result.stderr);
       assert.match(result.stderr, /IAM-user keys have no session token.*--no-server/);
@@ -191,10 +198,8 @@ describe('tng exec with the real AWS CLI', () => {
 
 describe('AWS credential issuance', () => {
   it('20 parallel execs with an empty cache share one issuance at Vault', async () => {
-    const other = await createWorld();
+    const other = await loggedInWorld(['--aws-role', 'deploy']);
     try {
-      await initProfile(other, sandbox, ['--aws-role', 'deploy']);
-      assert.equal((await login(other)).code, 0);
       const before = sandbox.vault.awsCredentials.issuanceCount('deploy');
       const results = await Promise.all(Array.from({ length: 20 }, () => other.run(['exec', '--profile', other.profile, '--', 'true'], { timeoutMs: 60_000 })));
       assert.deepEqual(results.map((r) => r.code), Array(20).fill(0), results.map((r) => r.stderr).join('\n'));
@@ -205,10 +210,8 @@ describe('AWS credential issuance', () => {
   });
 
   it('names the audit entry in the STS session name, with the requested TTL and role ARN', async () => {
-    const other = await createWorld();
+    const other = await loggedInWorld(['--aws-role', 'multi', '--aws-role-arn', DEPLOY_ROLE_ARN]);
     try {
-      await initProfile(other, sandbox, ['--aws-role', 'multi', '--aws-role-arn', DEPLOY_ROLE_ARN]);
-      assert.equal((await login(other)).code, 0);
       const env = await (async () => {
         const result = await other.run(['exec', '--profile', other.profile, '--ttl', '30m', '--', ...PRINT_ENV]);
         assert.equal(result.code, 0, result.stderr);
@@ -242,11 +245,8 @@ describe('AWS credential issuance', () => {
   });
 
   it('a session Vault no longer accepts (revoked before its TTL): with a TTY, exec logs in again and runs; without one, exit 3', async () => {
-    const other = await createWorld();
+    const other = await loggedInWorld(['--aws-role', 'deploy']);
     try {
-      await initProfile(other, sandbox, ['--aws-role', 'deploy']);
-      const first = await login(other);
-      assert.equal(first.code, 0, first.stdout);
       const revoke = async () => {
         const token = (await other.run(['token-helper', 'get'], { env: { VAULT_ADDR: sandbox.vaultAddr } })).stdout;
         const response = await fetch(`${sandbox.vaultAddr}/v1/auth/token/revoke-self`, { method: 'POST', headers: { 'X-Vault-Token': token } });
@@ -271,11 +271,8 @@ describe('AWS credential issuance', () => {
   });
 
   it('after vault_addr changes, the old session is not used: exit 3 naming both without a TTY, a login at the new Vault with one', async () => {
-    const other = await createWorld();
+    const other = await loggedInWorld(['--aws-role', 'deploy']);
     try {
-      await initProfile(other, sandbox, ['--aws-role', 'deploy']);
-      const first = await login(other);
-      assert.equal(first.code, 0, first.stdout);
       // The same sandbox Vault under another name: a different vault_addr as far as the profile goes.
       const renamed = sandbox.vaultAddr.replace('127.0.0.1', 'localhost');
       assert.equal((await other.run(['init', '--profile', other.profile, '--vault-addr', renamed])).code, 0);
