@@ -97,13 +97,16 @@ export const REQUIRED_KEYS = (Object.keys(PROFILE_KEYS) as (keyof ProfileTable)[
   (key) => PROFILE_KEYS[key].required,
 );
 
-function invalid(profile: string, key: string, problem: string): never {
+function invalid(profile: string, key: string, problem: string, hint?: string): never {
   throw usageError(
     'config.invalid',
     `Invalid config: profiles.${profile}.${key} ${problem}.`,
-    `Fix it in the config file, or run \`tng init --profile ${profile} --${key.replace(/_/g, '-')} VALUE\`.`,
+    hint ?? `Fix it in the config file, or run \`tng init --profile ${profile} --${key.replace(/_/g, '-')} VALUE\`.`,
   );
 }
+
+/** `tng enroll` writes the fido2 entries: a damaged one is mended by enrolling again, not by a flag. */
+const fido2Hint = (profile: string) => `Fix the [[profiles.${profile}.fido2]] entry in the config file as \`tng enroll\` wrote it, or remove it and enrol the key again.`;
 
 const FIDO2_FIELDS = ['credential_id', 'public_key', 'aaguid', 'rp_id', 'salt', 'uv'] as const;
 
@@ -138,16 +141,16 @@ export function checkProfileValue(profile: string, key: keyof ProfileTable, valu
       }
       return value;
     case 'fido2':
-      if (!Array.isArray(value)) invalid(profile, key, 'must be an array of tables');
+      if (!Array.isArray(value)) invalid(profile, key, 'must be an array of tables', fido2Hint(profile));
       for (const entry of value) {
-        if (typeof entry !== 'object' || entry === null) invalid(profile, key, 'entries must be tables');
+        if (typeof entry !== 'object' || entry === null) invalid(profile, key, 'entries must be tables', fido2Hint(profile));
         for (const field of FIDO2_FIELDS) {
           if (typeof (entry as Record<string, unknown>)[field] !== 'string') {
-            invalid(profile, `${key}.${field}`, 'is missing');
+            invalid(profile, `${key}.${field}`, 'is missing', fido2Hint(profile));
           }
         }
         if (!['required', 'discouraged'].includes((entry as Fido2Entry).uv)) {
-          invalid(profile, `${key}.uv`, 'must be "required" or "discouraged"');
+          invalid(profile, `${key}.uv`, 'must be "required" or "discouraged"', fido2Hint(profile));
         }
       }
       return value;
@@ -162,7 +165,9 @@ export function validateProfile(name: string, raw: unknown): Profile {
   const table = raw as Record<string, unknown>;
   for (const key of Object.keys(table)) {
     // Own keys only: `constructor` or `toString` are "in" every object, and are no profile keys.
-    if (!Object.hasOwn(PROFILE_KEYS, key)) invalid(name, key, 'is not a known key');
+    if (!Object.hasOwn(PROFILE_KEYS, key)) {
+      invalid(name, key, 'is not a known key', `Remove or rename it in the config file; \`tng init --help\` lists the keys (as --kebab-case flags).`);
+    }
     checkProfileValue(name, key as keyof ProfileTable, table[key]);
   }
   const missing = REQUIRED_KEYS.filter((key) => table[key] === undefined);

@@ -39,6 +39,20 @@ describe('validateProfile', () => {
     assert.throws(() => validateProfile('work', { issuer: minimal.issuer }), /lacks client_id, vault_addr, vault_role/);
     assert.throws(() => validateProfile('work', { ...minimal, vault_adr: 'x' }), /vault_adr is not a known key/);
     assert.equal(exitCodeOf(() => validateProfile('work', { ...minimal, vault_adr: 'x' })), 2);
+    // The hint names no flag that does not exist: an unknown key is removed, a damaged fido2 entry re-enrolled.
+    const hintOf = (table: unknown) => {
+      try {
+        validateProfile('work', table);
+      } catch (error) {
+        return (error as { hint: string }).hint;
+      }
+      return undefined;
+    };
+    assert.equal(hintOf({ ...minimal, vault_adr: 'x' }), 'Remove or rename it in the config file; `tng init --help` lists the keys (as --kebab-case flags).');
+    assert.match(hintOf({ ...minimal, extra: { a: 1 } }) ?? '', /^Remove or rename it/);
+    const entry = { credential_id: 'c', public_key: 'p', aaguid: 'a', rp_id: 'tng', salt: 's', uv: 'sometimes' };
+    assert.match(hintOf({ ...minimal, fido2: [entry] }) ?? '', /^Fix the \[\[profiles\.work\.fido2\]\] entry .* enrol the key again\.$/);
+    assert.match(hintOf({ ...minimal, vault_auth: 'bogus' }) ?? '', /tng init --profile work --vault-auth VALUE/);
     // Names every object inherits are no profile keys either (found by the config fuzzing).
     for (const key of ['constructor', 'toString', 'hasOwnProperty', '__proto__']) {
       const table: unknown = JSON.parse(`${JSON.stringify(minimal).slice(0, -1)},"${key}":"x"}`); // as a TOML parser builds it: an own key
