@@ -41,8 +41,9 @@ export function runChild(options: ChildOptions): Promise<number> {
     child.once('error', (error: NodeJS.ErrnoException) => {
       cleanup();
       const notFound = error.code === 'ENOENT';
+      const reason = notFound ? 'command not found' : error.code === 'EACCES' ? 'permission denied (not an executable file)' : (error.code ?? error.message);
       reject(
-        new TngError('usage', notFound ? 'exec.not-found' : 'exec.cannot-run', `Cannot run ${options.command}: ${notFound ? 'command not found' : error.message}.`, {
+        new TngError('usage', notFound ? 'exec.not-found' : 'exec.cannot-run', `Cannot run ${options.command}: ${reason}.`, {
           hint: notFound ? 'Check the command name and your PATH.' : 'Check that the command is executable.',
           cause: error,
         }),

@@ -98,10 +98,29 @@ describe('tng exec: the child environment', () => {
     }
   });
 
+  it('AWS flags where no AWS credentials are handed out are a usage error, not silently ignored', async () => {
+    const withNoAws = await world.run(['exec', '--profile', world.profile, '--no-aws', '--ttl', '1h', '--', 'true']);
+    assert.equal(withNoAws.code, 2, withNoAws.stderr);
+    assert.match(withNoAws.stderr, /^tng: --ttl and --no-aws do not go together\.$/m);
+    const other = await createWorld();
+    try {
+      await initProfile(other, sandbox);
+      const noRole = await other.run(['exec', '--profile', other.profile, '--role-arn', DEPLOY_ROLE_ARN, '--', 'true']);
+      assert.equal(noRole.code, 2, noRole.stderr);
+      assert.match(noRole.stderr, /^tng: --role-arn given, but profile "\S+" has no aws_role/m);
+      assert.match(noRole.stderr, /^hint: Pass --role ROLE/m);
+    } finally {
+      await other.dispose();
+    }
+  });
+
   it('a missing command is tng\'s usage error', async () => {
     const result = await world.run(['exec', '--profile', world.profile, '--', 'no-such-command-anywhere']);
     assert.equal(result.code, 2);
     assert.match(result.stderr, /command not found/);
+    const notExecutable = await world.run(['exec', '--profile', world.profile, '--', world.config]);
+    assert.equal(notExecutable.code, 2);
+    assert.equal(notExecutable.stderr, `tng: Cannot run ${world.config}: permission denied (not an executable file).\nhint: Check that the command is executable.\n`);
   });
 
   it('refuses to nest (exit 2) and says to use the parent\'s credentials', async () => {
