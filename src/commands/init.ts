@@ -196,6 +196,10 @@ export async function runInit(options: InitOptions, deps: Pick<Deps, 'env' | 'io
     );
   }
   validateProfile(name, table);
+  if (options.values.vault_cacert !== undefined) {
+    const { readCaFile } = await import('../net/cacert.ts');
+    await readCaFile(table.vault_cacert as string);
+  }
 
   let secret: string | undefined;
   if (options.clientSecretStdin) {

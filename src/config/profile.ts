@@ -170,6 +170,9 @@ export function validateProfile(name: string, raw: unknown): Profile {
     }
     checkProfileValue(name, key as keyof ProfileTable, table[key]);
   }
+  if (Array.isArray(table.scopes) && !table.scopes.includes('openid')) {
+    invalid(name, 'scopes', 'must include "openid" (without it the issuer gives no ID token)');
+  }
   const missing = REQUIRED_KEYS.filter((key) => table[key] === undefined);
   if (missing.length > 0) {
     throw usageError(

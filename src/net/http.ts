@@ -1,8 +1,8 @@
-import { readFile } from 'node:fs/promises';
 import { rootCertificates } from 'node:tls';
 import type * as Undici from 'undici';
+import { readCaFile } from './cacert.ts';
 import { Agent, Dispatcher, EnvHttpProxyAgent, installFetchClasses, undiciFetch } from './undici.ts';
-import { TngError, describe, usageError } from '../errors.ts';
+import { TngError, describe } from '../errors.ts';
 import { describeUrl, timed, timingEnabled } from '../debug/timing.ts';
 import { isLoopbackHost } from './url.ts';
 import { baselineWasmOnly } from '../platform/wasm-tier.ts';
@@ -63,19 +63,11 @@ class LoopbackBypass extends Dispatcher {
 
 export const DEFAULT_TIMEOUT_MS = 15_000;
 
-async function loadCa(path: string): Promise<string> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (error) {
-    throw usageError('config.cacert', `Cannot read vault_cacert ${path}: ${describe(error)}.`, 'Point vault_cacert at a readable PEM file.', error);
-  }
-}
-
 export async function createFetch(options: HttpOptions = {}): Promise<Fetch> {
   baselineWasmOnly(); // before the first request, when undici compiles its parser
   installFetchClasses();
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const ca = options.cacertPath ? [...rootCertificates, await loadCa(options.cacertPath)] : undefined;
+  const ca = options.cacertPath ? [...rootCertificates, await readCaFile(options.cacertPath)] : undefined;
   // TLS verification is never switched off: extra trust is added with vault_cacert instead.
   const tls = { ca, rejectUnauthorized: true, timeout: timeoutMs };
   const agentOptions = { connect: tls, headersTimeout: timeoutMs, bodyTimeout: timeoutMs };

@@ -78,6 +78,18 @@ describe('tng init', () => {
       assert.match(badEnum.stderr, /vault_auth must be one of "jwt", "oidc"/);
       const badPort = await world.run(['init', '--redirect-port', '70000']);
       assert.equal(badPort.code, 2);
+      // Values that would only fail at the first login: scopes without openid, a CA file that is not there or not PEM.
+      const required = ['--issuer', sandbox.issuer, '--client-id', 'tng', '--vault-addr', sandbox.vaultAddr, '--vault-role', 'r'];
+      const noOpenid = await world.run(['init', ...required, '--scopes', 'email,profile']);
+      assert.equal(noOpenid.code, 2, noOpenid.stderr);
+      assert.match(noOpenid.stderr, /scopes must include "openid"/);
+      const noCa = await world.run(['init', ...required, '--vault-cacert', `${world.home}/no-such-ca.pem`]);
+      assert.equal(noCa.code, 2, noCa.stderr);
+      assert.match(noCa.stderr, /^tng: Cannot read vault_cacert .*no-such-ca\.pem/m);
+      const notPem = await world.run(['init', ...required, '--vault-cacert', '/etc/hostname']);
+      assert.equal(notPem.code, 2, notPem.stderr);
+      assert.match(notPem.stderr, /^tng: vault_cacert \/etc\/hostname holds no PEM certificate\.$/m);
+      await assert.rejects(stat(world.config), { code: 'ENOENT' }, 'nothing was written');
     } finally {
       await world.dispose();
     }
