@@ -188,7 +188,9 @@ export async function login(profile: Profile, options: LoginOptions, deps: Login
     // otherwise the session is checked first, so a login that finds a fresh session needs no touch at all.
     const earlyGate = isFileKeychain(store) && store.isLocked() ? await touchGate(profile, deps) : undefined;
     const previous = await loadSession(store, profile.name);
-    if (previous !== undefined && previous.createdAt >= startedAt && sessionIsLive(previous, deps.clock.now())) {
+    // Made between this login's start and now: a session "made" later than now is no other login's, only a
+    // clock that stepped back since it was made.
+    if (previous !== undefined && previous.createdAt >= startedAt && previous.createdAt <= deps.clock.now() && sessionIsLive(previous, deps.clock.now())) {
       return { session: previous, reused: true };
     }
     // Reading an existing item proves the keyring is open; an empty locked one reads as empty, so then a

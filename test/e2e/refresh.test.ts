@@ -85,6 +85,24 @@ describe('login with the stored refresh token', () => {
     }
   });
 
+  it('after the clock stepped back, a login still logs in anew: a session made "in the future" is no concurrent login\'s', async () => {
+    const world = await loggedInWorld();
+    try {
+      const { createOsKeychain } = await import('../../src/keychain/os.ts');
+      const { loadSession, saveSession } = await import('../../src/session/session.ts');
+      const store = createOsKeychain({ env: world.env });
+      const made = await loadSession(store, world.profile);
+      assert.ok(made);
+      await saveSession(store, { ...made, createdAt: Date.now() + 10 * 60_000 });
+      const again = await world.run(['login', '--profile', world.profile]);
+      assert.equal(again.code, 0, again.stderr);
+      assert.doesNotMatch(again.stderr, /Another tng login/);
+      assert.notEqual((await loadSession(store, world.profile))?.vault.accessor, made.vault.accessor, 'a new Vault token');
+    } finally {
+      await world.dispose();
+    }
+  });
+
   it('two concurrent logins make exactly one refresh at the issuer, and both succeed', async () => {
     const world = await loggedInWorld();
     try {
