@@ -21,10 +21,14 @@ export function whoamiCommand(deps: Deps, done: Done, run = runWhoami): Command 
     });
 }
 
-function until(iso: string | null, nowMs: number): string {
-  if (iso === null) return 'unknown';
+/** "expire in 14m05s", or "expired 3m10s ago". */
+function expiry(verb: string, iso: string | null, nowMs: number): string {
+  if (iso === null) return `${verb} at an unknown time`;
   const seconds = Math.round((Date.parse(iso) - nowMs) / 1000);
-  if (seconds <= 0) return 'expired';
+  return seconds > 0 ? `${verb} in ${span(seconds)}` : `expired ${span(-seconds)} ago`;
+}
+
+function span(seconds: number): string {
   const hours = Math.floor(seconds / 3600);
   const minutes = Math.floor((seconds % 3600) / 60);
   return hours > 0 ? `${hours}h${String(minutes).padStart(2, '0')}m` : `${minutes}m${String(seconds % 60).padStart(2, '0')}s`;
@@ -35,9 +39,9 @@ export function formatWhoami(report: WhoamiReport, nowMs: number): string[] {
   return [
     `Profile   ${report.profile}`,
     `Hardware  ${hardware ? `credential ${hardware.credential_id.slice(0, 12)}… (AAGUID ${hardware.aaguid})` : 'not enrolled'}`,
-    `Identity  ${oidc.email ?? oidc.subject ?? 'unknown'}${oidc.groups && oidc.groups.length > 0 ? ` [${oidc.groups.join(', ')}]` : ''} at ${oidc.issuer}; ID token expires in ${until(oidc.expires_at, nowMs)}`,
-    `Vault     ${vault.display_name} at ${vault.addr}; policies ${vault.policies.join(', ') || 'none'}; token expires in ${until(vault.expires_at, nowMs)}${vault.renewable ? ' (renewable)' : ''}`,
-    `AWS       ${aws ? `${aws.arn}; credentials expire in ${until(aws.expires_at, nowMs)}` : 'none'}`,
+    `Identity  ${oidc.email ?? oidc.subject ?? 'unknown'}${oidc.groups && oidc.groups.length > 0 ? ` [${oidc.groups.join(', ')}]` : ''} at ${oidc.issuer}; ID token ${expiry('expires', oidc.expires_at, nowMs)}`,
+    `Vault     ${vault.display_name} at ${vault.addr}; policies ${vault.policies.join(', ') || 'none'}; token ${expiry('expires', vault.expires_at, nowMs)}${vault.renewable ? ' (renewable)' : ''}`,
+    `AWS       ${aws ? `${aws.arn}; credentials ${expiry('expire', aws.expires_at, nowMs)}` : 'none'}`,
     `Audit     ${audit.entries} entries${audit.last_id ? `, last ${audit.last_id}` : ''}${audit.verified ? '' : ' (NOT verified)'}`,
   ];
 }
