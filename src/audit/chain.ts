@@ -10,7 +10,7 @@
  * and verification accepts the torn bytes only when such an entry accounts for them, and reports them.
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { closeSync, fstatSync, fsyncSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
+import { closeSync, fchmodSync, fstatSync, fsyncSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
 import canonicalize from 'canonicalize';
 import { TngError } from '../errors.ts';
 import { syncDir } from '../state/atomic.ts';
@@ -327,7 +327,9 @@ function lineOf(entry: AuditEntry): string {
 function openTrail(stateDir: string): { fd: number; created: boolean } {
   const path = auditPath(stateDir);
   try {
-    return { fd: openSync(path, 'r+'), created: false };
+    const fd = openSync(path, 'r+');
+    tighten(fd);
+    return { fd, created: false };
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw auditFileError(error, stateDir);
   }
@@ -336,6 +338,15 @@ function openTrail(stateDir: string): { fd: number; created: boolean } {
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') return { fd: openSync(path, 'r+'), created: false };
     throw auditFileError(error, stateDir);
+  }
+}
+
+/** The contract's 0600, also for a trail someone copied in or loosened since (best effort: not always ours to change). */
+function tighten(fd: number): void {
+  try {
+    if ((fstatSync(fd).mode & 0o077) !== 0) fchmodSync(fd, 0o600);
+  } catch {
+    // another user's file that we may still append to
   }
 }
 

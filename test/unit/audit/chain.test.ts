@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { appendFile, readFile, stat, truncate, writeFile } from 'node:fs/promises';
+import { appendFile, chmod, readFile, stat, truncate, writeFile } from 'node:fs/promises';
 import { describe, it } from 'node:test';
 import {
   appendEntry,
@@ -56,6 +56,9 @@ describe('append and verify', () => {
       assert.equal((await stat(state.file)).mode & 0o777, 0o600);
       assert.equal((await stat(state.dir)).mode & 0o777, 0o700);
       assert.deepEqual(await auditSummary(state.dir), { entries: 5, verified: true, last_id: signedExec.id });
+      await chmod(state.file, 0o644);
+      await session(state.dir, login, 'acc-2');
+      assert.equal((await stat(state.file)).mode & 0o777, 0o600, 'an append puts a loosened trail back to 0600');
     } finally {
       await state.dispose();
     }
