@@ -153,10 +153,8 @@ export async function runInitTemplate(options: InitTemplateOptions, deps: Pick<D
 
 export async function runInit(options: InitOptions, deps: Pick<Deps, 'env' | 'io' | 'paths' | 'keychain'>): Promise<number> {
   const config = await readConfigFile(deps.paths.config);
-  // As every command picks it, except that with no profile at all init makes the first, "default".
-  const name = Object.keys(config.profiles).length === 0 && options.profile === undefined && !deps.env.TNG_PROFILE && config.default_profile === undefined
-    ? 'default'
-    : selectProfileName(config, options.profile, deps.env);
+  // As every command picks it; with no profile at all, init makes the first one, "default".
+  const name = selectProfileName(config, options.profile, deps.env, 'default');
   if (options.clientSecretStdin && options.forgetClientSecret) {
     throw usageError('init.secret-flags', '--client-secret-stdin and --no-client-secret do not go together.', 'Give the new secret with --client-secret-stdin alone, or drop the stored one with --no-client-secret.');
   }

@@ -64,12 +64,16 @@ export async function writeConfigFile(path: string, config: ConfigFile): Promise
   await writeFileAtomic(path, `# tng configuration: public values only, never a secret.\n${stringify(body)}\n`);
 }
 
-/** Which profile a command uses: --profile, else TNG_PROFILE, else default_profile, else the only one. */
-export function selectProfileName(config: ConfigFile, flag: string | undefined, env: NodeJS.ProcessEnv): string {
+/**
+ * Which profile a command uses: --profile, else TNG_PROFILE, else default_profile, else the only one; with
+ * no profile at all, `whenNone` (init's first profile) or a usage error.
+ */
+export function selectProfileName(config: ConfigFile, flag: string | undefined, env: NodeJS.ProcessEnv, whenNone?: string): string {
   const chosen = flag ?? (env.TNG_PROFILE || undefined) ?? config.default_profile;
   if (chosen !== undefined) return checkProfileName(chosen);
   const names = Object.keys(config.profiles);
   if (names.length === 1) return names[0] as string;
+  if (names.length === 0 && whenNone !== undefined) return whenNone;
   if (names.length === 0) {
     throw usageError('config.missing', 'No profile is configured.', 'Run `tng init --issuer URL --client-id ID --vault-addr URL --vault-role ROLE` first.');
   }

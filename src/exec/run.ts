@@ -60,11 +60,7 @@ export async function execute(profile: Profile, plan: ExecPlan, deps: Deps): Pro
   let endpoint: CredentialsEndpoint | undefined;
   let aws: ChildEnvInput['aws'];
   if (request) {
-    credentials = await withLiveSession(profile, deps, session, async (live) => {
-      const issued = await awsCredentials(profile, request, deps, live);
-      session = live;
-      return issued;
-    });
+    ({ value: credentials, session } = await withLiveSession(profile, deps, session, (live) => awsCredentials(profile, request, deps, live)));
     const staticKeys = plan.noServer || profile.awsCredentialType === 'creds';
     if (profile.awsCredentialType === 'creds' && !plan.noServer) {
       deps.io.info('tng: IAM-user keys have no session token, so they go into the environment (--no-server).');

@@ -64,12 +64,14 @@ export async function loginFirst(profile: Profile, deps: LoginDeps, why: string)
 /**
  * Runs `use` with the session; when Vault turns out no longer to accept its token (revoked, though its TTL
  * has not run out) and a person is at a terminal, logs in and runs `use` once more with the new session.
+ * Returns what `use` returned and the session it ran with.
  */
-export async function withLiveSession<T>(profile: Profile, deps: LoginDeps, session: Session, use: (session: Session) => Promise<T>): Promise<T> {
+export async function withLiveSession<T>(profile: Profile, deps: LoginDeps, session: Session, use: (session: Session) => Promise<T>): Promise<{ value: T; session: Session }> {
   try {
-    return await use(session);
+    return { value: await use(session), session };
   } catch (error) {
     if (!isTngError(error, 'noSession') || !deps.io.canPrompt()) throw error;
-    return use(await loginFirst(profile, deps, 'Vault no longer accepts the session token: logging in again.'));
+    const fresh = await loginFirst(profile, deps, 'Vault no longer accepts the session token: logging in again.');
+    return { value: await use(fresh), session: fresh };
   }
 }
