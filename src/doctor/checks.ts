@@ -10,7 +10,7 @@ import { ExitCode, TngError, describe } from '../errors.ts';
 import { isFileKeychain } from '../keychain/file.ts';
 import { itemKey, type SecretStore } from '../keychain/store.ts';
 import { DEFAULT_TIMEOUT_MS, networkError, type Fetch } from '../net/http.ts';
-import { loadSession, type Session } from '../session/session.ts';
+import { describeVault, isForVaultOf, loadSession, type Session } from '../session/session.ts';
 import { VaultClient, type VaultHealth } from '../vault/client.ts';
 import { skewFromDateHeader, skewFromEpochSeconds, type SkewSample } from './clock.ts';
 import { recordingFetch, type Recorded } from './recording-fetch.ts';
@@ -205,7 +205,7 @@ export async function keychainCheck(deps: Pick<Deps, 'keychain'>): Promise<Keych
 }
 
 /** Whether a session is stored for the profile and how long its Vault token has left (never a failure). */
-export async function sessionCheck(store: SecretStore, profile: Pick<Profile, 'name' | 'vaultAddr'>, clock: Clock): Promise<CheckResult> {
+export async function sessionCheck(store: SecretStore, profile: Pick<Profile, 'name' | 'vaultAddr' | 'vaultNamespace'>, clock: Clock): Promise<CheckResult> {
   const login = `Run \`tng login --profile ${profile.name}\`.`;
   if (isFileKeychain(store) && store.isLocked()) {
     // The session is sealed in the secrets file; reading it would need a touch, which doctor never asks.
@@ -225,8 +225,9 @@ export async function sessionCheck(store: SecretStore, profile: Pick<Profile, 'n
   const who = session.oidc.email ?? session.oidc.subject ?? 'unknown';
   const expiresAt = new Date(session.vault.expiresAt * 1000).toISOString();
   if (left <= 0) return warn('session', `the session of ${who} ended ${formatSeconds(-left)} ago (Vault token expired at ${expiresAt})`, login);
-  if (session.vault.addr.replace(/\/+$/, '') !== profile.vaultAddr) {
-    return warn('session', `the stored session is for Vault at ${session.vault.addr}, but the profile now names ${profile.vaultAddr}`, login);
+  if (!isForVaultOf(session, profile)) {
+    const named = describeVault({ addr: profile.vaultAddr, namespace: profile.vaultNamespace });
+    return warn('session', `the stored session is for Vault at ${describeVault(session.vault)}, but the profile now names ${named}`, login);
   }
   return ok('session', `logged in as ${who}; Vault token valid for ${formatSeconds(left)} more (until ${expiresAt}${session.vault.renewable ? ', renewable' : ''})`);
 }

@@ -3,7 +3,7 @@ import type { Deps } from '../deps.ts';
 import { isTngError, noSessionError } from '../errors.ts';
 import { LOGIN_TIMEOUT_MS } from './login-timeout.ts';
 import { renewIfEndingWithin } from './renew.ts';
-import { loadSession, sessionIsLive, type Session } from './session.ts';
+import { describeVault, isForVaultOf, loadSession, sessionIsLive, type Session } from './session.ts';
 
 /** Seconds a session must have left to be handed to a command without renewing it first. */
 const MIN_LEFT_SECONDS = 60;
@@ -42,14 +42,6 @@ export async function currentSession(
   }
   const why = elsewhere !== undefined ? 'The profile now names another Vault: logging in there.' : session === undefined ? 'Not logged in yet: logging in first.' : 'The session has ended: logging in again.';
   return loginFirst(profile, deps, why);
-}
-
-function isForVaultOf(session: Session, profile: Profile): boolean {
-  return session.vault.addr.replace(/\/+$/, '') === profile.vaultAddr && (session.vault.namespace ?? undefined) === profile.vaultNamespace;
-}
-
-function describeVault(vault: { addr: string; namespace?: string | null }): string {
-  return vault.namespace ? `${vault.addr} (namespace ${vault.namespace})` : vault.addr;
 }
 
 type LoginDeps = Parameters<typeof currentSession>[1];

@@ -1,5 +1,6 @@
 import { itemKey, type SecretStore } from '../keychain/store.ts';
 import type { AwsCredentials } from '../aws/credentials.ts';
+import type { Profile } from '../config/profile.ts';
 import type { IdentityClaims } from '../oidc/client.ts';
 import { withLock } from '../state/lock.ts';
 import { timed } from '../debug/timing.ts';
@@ -84,6 +85,16 @@ export async function updateSession(
     const next = change(await loadSession(store, profile));
     if (next !== undefined) await saveSession(store, next);
   });
+}
+
+/** Whether the session was made at the Vault (address and namespace) the profile names now. */
+export function isForVaultOf(session: Session, profile: Pick<Profile, 'vaultAddr' | 'vaultNamespace'>): boolean {
+  return session.vault.addr.replace(/\/+$/, '') === profile.vaultAddr && (session.vault.namespace ?? undefined) === profile.vaultNamespace;
+}
+
+/** A Vault for messages: its address, and its namespace when there is one. */
+export function describeVault(vault: { addr: string; namespace?: string | null }): string {
+  return vault.namespace ? `${vault.addr} (namespace ${vault.namespace})` : vault.addr;
 }
 
 /** True while the Vault token has more than `marginSeconds` left. */

@@ -243,7 +243,7 @@ describe('the keychain check', () => {
 });
 
 describe('the session check', () => {
-  const profile = { name: 'work', vaultAddr: VAULT };
+  const profile = { name: 'work', vaultAddr: VAULT, vaultNamespace: undefined };
   const session = (expiresAt: number, addr = VAULT): Session => ({
     version: 1,
     profile: 'work',
