@@ -5,8 +5,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { encode } from 'cbor-x';
@@ -15,6 +14,9 @@ import { createFido2Client, type Authenticator, type TouchPrompts } from '../../
 import { coseToKeyObject } from '../../src/fido2/ctap2/cose.ts';
 import { verifyAssertion } from '../../src/fido2/ctap2/verify.ts';
 import { startVirtualAuthenticator, type VirtualAuthenticator } from '../sandbox/authenticator/index.ts';
+import { tempDirs } from '../temp-dirs.ts';
+
+const newDir = tempDirs('fido2');
 
 const PIN = '4711-tng';
 let plain: VirtualAuthenticator;
@@ -47,7 +49,7 @@ const sha256 = (text: string) => createHash('sha256').update(text).digest();
 
 /** libfido2's offline verification: client data hash, RP id, CBOR-wrapped authData, signature (base64 lines). */
 async function fido2AssertVerify(publicKeyCose: Uint8Array, alg: number, rpId: string, clientDataHash: Uint8Array, authData: Uint8Array, signature: Uint8Array, flags: string[] = []) {
-  const dir = await mkdtemp(join(tmpdir(), 'tng-fido2-'));
+  const dir = await newDir();
   const pem = join(dir, 'key.pem');
   await writeFile(pem, coseToKeyObject(publicKeyCose).key.export({ format: 'pem', type: 'spki' }) as string);
   const input = [Buffer.from(clientDataHash).toString('base64'), rpId, Buffer.from(encode(Buffer.from(authData))).toString('base64'), Buffer.from(signature).toString('base64')].join('\n') + '\n';

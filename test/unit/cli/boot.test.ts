@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmod, mkdtemp, readFile, readdir, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { tempDirs } from '../../temp-dirs.ts';
+
+const newDir = tempDirs('boot');
 
 interface Fixture {
   value: number;
@@ -14,7 +16,7 @@ interface Fixture {
 
 /** A bundle as the build leaves dist/cli.cjs: CommonJS whose dynamic imports call `__tngImport`. */
 async function fixture(extra = ''): Promise<{ bundle: string; cache: string }> {
-  const dir = await mkdtemp(join(tmpdir(), 'tng-boot-'));
+  const dir = await newDir();
   await writeFile(join(dir, 'lazy.mjs'), "export const lazy = 'loaded';\n");
   const bundle = join(dir, 'bundle.cjs');
   await writeFile(

@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, stat } from 'node:fs/promises';
-import { homedir, tmpdir } from 'node:os';
+import { readFile, stat } from 'node:fs/promises';
+import { homedir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadProfile, readConfigFile, selectProfileName, writeConfigFile } from '../../../src/config/file.ts';
 import { cacheDir, resolvePaths } from '../../../src/config/paths.ts';
+import { tempDirs } from '../../temp-dirs.ts';
+
+const newDir = tempDirs('config');
 
 const table = { issuer: 'https://dex.example.com/dex', client_id: 'tng', vault_addr: 'https://vault.example.com', vault_role: 'engineer' };
 
@@ -45,7 +48,7 @@ describe('profile selection', () => {
 
 describe('config file', () => {
   it('round-trips through an atomic 0600 write and loads the profile', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'tng-config-'));
+    const dir = await newDir();
     const path = join(dir, 'nested', 'config.toml');
     await writeConfigFile(path, { default_profile: 'work', profiles: { work: { ...table, scopes: ['openid'] } } });
     assert.equal((await stat(path)).mode & 0o777, 0o600);

@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
-import { mkdtemp } from 'node:fs/promises';
 import { type Server, type Socket, createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { BROADCAST_CID, CTAPHID, decodePacket, encodeMessage } from '../../../src/fido2/hid/framing.ts';
 import { CtapHidChannel, initAnswer } from '../../../src/fido2/hid/transport.ts';
 import { openUnixDevice } from '../../../src/fido2/hid/unix.ts';
 import { rejectsWith } from './helpers.ts';
+import { tempDirs } from '../../temp-dirs.ts';
+
+const newDir = tempDirs('fido2');
 
 const servers: Server[] = [];
 after(() => {
@@ -15,7 +16,7 @@ after(() => {
 });
 
 async function listen(onConnection: (socket: Socket) => void): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'tng-fido2-'));
+  const dir = await newDir();
   const path = join(dir, 'dev.sock');
   const server = createServer(onConnection);
   servers.push(server);
@@ -84,13 +85,13 @@ describe('UNIX socket report device', () => {
   });
 
   it('a missing socket is fido2.none-found', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'tng-fido2-'));
+    const dir = await newDir();
     const error = await rejectsWith(openUnixDevice(join(dir, 'nothing.sock')), 'fido2.none-found', 'authenticator');
     assert.match(error.message, /ENOENT/);
   });
 
   it('an aborted connect is interrupted', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'tng-fido2-'));
+    const dir = await newDir();
     await rejectsWith(openUnixDevice(join(dir, 'x.sock'), { signal: AbortSignal.abort() }), 'fido2.interrupted', 'interrupted');
   });
 });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, readdir, stat, writeFile } from 'node:fs/promises';
+import { readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
@@ -9,6 +9,9 @@ import { fileURLToPath } from 'node:url';
 import { TngError } from '../../../src/errors.ts';
 import { createFileKeychain, isFileKeychain, type FileKeychain } from '../../../src/keychain/file.ts';
 import type { SecretStore } from '../../../src/keychain/store.ts';
+import { tempDirs } from '../../temp-dirs.ts';
+
+const newDir = tempDirs('filekc');
 
 const FILE_MODULE = resolve(dirname(fileURLToPath(import.meta.url)), '../../../src/keychain/file.ts');
 
@@ -37,7 +40,7 @@ function openStore(path: string, key: { id: string; hmac: Buffer } = A): Opened 
 
 async function freshPath(): Promise<string> {
   // The state dir does not exist yet: the store creates it.
-  return join(await mkdtemp(join(tmpdir(), 'tng-filekc-')), 'state', 'keychain.json');
+  return join(await newDir(), 'state', 'keychain.json');
 }
 
 /** A file with one item, created by an enrolment of credential A. */

@@ -1,11 +1,14 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, readdir, utimes, writeFile } from 'node:fs/promises';
-import { hostname, tmpdir } from 'node:os';
+import { mkdir, readFile, readdir, utimes, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { TngError } from '../../../src/errors.ts';
 import { withLock } from '../../../src/state/lock.ts';
+import { tempDirs } from '../../temp-dirs.ts';
+
+const newDir = tempDirs('lock');
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -17,7 +20,7 @@ async function deadPid(): Promise<number> {
 
 describe('withLock', () => {
   it('runs holders one at a time and removes the lock afterwards', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'tng-lock-'));
+    const dir = await newDir();
     const events: string[] = [];
     const holder = (name: string) =>
       withLock(dir, 'x', { timeoutMs: 5000 }, async () => {
@@ -33,7 +36,7 @@ describe('withLock', () => {
   });
 
   it('afterRelease: waiters finish with its result once the holder releases, without taking the lock; undefined takes it', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'tng-lock-'));
+    const dir = await newDir();
     let cache: string | undefined;
     const ran: string[] = [];
     const waiter = (name: string) =>
@@ -61,7 +64,7 @@ describe('withLock', () => {
   });
 
   it('recovers a lock whose holder died, and one that is garbled and old', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'tng-lock-'));
+    const dir = await newDir();
     await mkdir(join(dir, 'locks'));
     const path = join(dir, 'locks', 'x.lock');
     await writeFile(path, JSON.stringify({ pid: await deadPid(), host: hostname(), token: 't', since: Date.now() }));
@@ -74,14 +77,14 @@ describe('withLock', () => {
   });
 
   it('treats a very old lock as stale even if its PID is alive (PID reuse)', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'tng-lock-'));
+    const dir = await newDir();
     await mkdir(join(dir, 'locks'));
     await writeFile(join(dir, 'locks', 'x.lock'), JSON.stringify({ pid: process.pid, host: hostname(), token: 't', since: Date.now() - 3_600_000 }));
     assert.equal(await withLock(dir, 'x', { timeoutMs: 2000 }, async () => 'ok'), 'ok');
   });
 
   it('gives up after the timeout with exit 6 while a live holder keeps it, leaving its lock alone', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'tng-lock-'));
+    const dir = await newDir();
     await mkdir(join(dir, 'locks'));
     const held = JSON.stringify({ pid: process.pid, host: hostname(), token: 'live', since: Date.now() });
     await writeFile(join(dir, 'locks', 'x.lock'), held);
@@ -90,7 +93,7 @@ describe('withLock', () => {
   });
 
   it('stops waiting on abort (exit 130) and releases after a throwing holder', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'tng-lock-'));
+    const dir = await newDir();
     const controller = new AbortController();
     const holding = withLock(dir, 'x', { timeoutMs: 5000 }, () => sleep(300));
     const waiting = withLock(dir, 'x', { timeoutMs: 5000, signal: controller.signal }, async () => 'never');
@@ -102,7 +105,7 @@ describe('withLock', () => {
   });
 
   it('a state dir that cannot be created is a clear error', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'tng-lock-'));
+    const dir = await newDir();
     const notADir = join(dir, 'file');
     await writeFile(notADir, '');
     await assert.rejects(withLock(notADir, 'x', { timeoutMs: 100 }, async () => 1), (error: unknown) => error instanceof TngError && /Cannot write to the state dir .*ENOTDIR/.test(error.message));

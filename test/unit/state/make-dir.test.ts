@@ -1,14 +1,16 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { makeDirectory } from '../../../src/state/make-dir.ts';
+import { tempDirs } from '../../temp-dirs.ts';
+
+const newDir = tempDirs('mkdir');
 
 describe('makeDirectory', () => {
   it('makes every missing directory of the path with the mode, and accepts one that exists', async () => {
-    const root = await mkdtemp(join(tmpdir(), 'tng-mkdir-'));
+    const root = await newDir();
     const deep = join(root, 'a', 'b', 'c');
     makeDirectory(deep);
     for (const dir of [join(root, 'a'), join(root, 'a', 'b'), deep]) assert.equal((await stat(dir)).mode & 0o777, 0o700, dir);
@@ -17,7 +19,7 @@ describe('makeDirectory', () => {
   });
 
   it('fails where a file stands in the way', async () => {
-    const root = await mkdtemp(join(tmpdir(), 'tng-mkdir-'));
+    const root = await newDir();
     await writeFile(join(root, 'file'), '');
     assert.throws(() => makeDirectory(join(root, 'file')), { code: 'EEXIST' });
     assert.throws(() => makeDirectory(join(root, 'file', 'below')), { code: 'ENOTDIR' });
