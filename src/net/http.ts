@@ -2,7 +2,7 @@ import { rootCertificates } from 'node:tls';
 import type * as Undici from 'undici';
 import { readCaFile } from './cacert.ts';
 import { Agent, Dispatcher, EnvHttpProxyAgent, installFetchClasses, undiciFetch } from './undici.ts';
-import { TngError, describe } from '../errors.ts';
+import { TngError, describe, usageError } from '../errors.ts';
 import { describeUrl, timed, timingEnabled } from '../debug/timing.ts';
 import { isLoopbackHost } from './url.ts';
 import { baselineWasmOnly } from '../platform/wasm-tier.ts';
@@ -19,11 +19,37 @@ export interface HttpOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-/** The proxy settings of an environment, lower-case names first as curl reads them. */
+/**
+ * The proxy settings of an environment, lower-case names first as curl reads them. A proxy given without a
+ * scheme (`proxy.corp:3128`, as curl accepts it) is an http:// proxy; one that is not a URL is a usage error.
+ */
 export function proxySettings(env: NodeJS.ProcessEnv): { httpProxy?: string; httpsProxy?: string; noProxy?: string } {
-  const pick = (name: string) => env[name.toLowerCase()] || env[name.toUpperCase()] || undefined;
-  const httpProxy = pick('http_proxy');
-  return { httpProxy, httpsProxy: pick('https_proxy') ?? httpProxy, noProxy: pick('no_proxy') };
+  const pick = (name: string) => {
+    const found = [name.toLowerCase(), name.toUpperCase()].find((variable) => env[variable]);
+    return found === undefined ? undefined : { variable: found, value: env[found] as string };
+  };
+  const proxy = (name: string) => {
+    const setting = pick(name);
+    return setting === undefined ? undefined : proxyUrl(setting.variable, setting.value);
+  };
+  const httpProxy = proxy('http_proxy');
+  return { httpProxy, httpsProxy: proxy('https_proxy') ?? httpProxy, noProxy: pick('no_proxy')?.value };
+}
+
+function proxyUrl(variable: string, value: string): string {
+  const text = value.trim();
+  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? text : `http://${text}`;
+  let url: URL | undefined;
+  try {
+    url = new URL(withScheme);
+  } catch {
+    url = undefined;
+  }
+  if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.hostname === '') {
+    // The value may carry the proxy's password: it is not repeated.
+    throw usageError('net.proxy-invalid', `${variable} is not a proxy address tng can use.`, `Set ${variable} to http://HOST:PORT (or unset it).`);
+  }
+  return url.href;
 }
 
 /** Sends loopback destinations straight to their socket and everything else through the proxy rules. */
@@ -80,10 +106,65 @@ export async function createFetch(options: HttpOptions = {}): Promise<Fetch> {
   return async (input, init = {}) => {
     const timeout = AbortSignal.timeout(timeoutMs);
     const signal = init.signal ? AbortSignal.any([init.signal, timeout]) : timeout;
-    const send = () => undiciFetch(input, { ...(init as object), dispatcher, signal } as Parameters<typeof undiciFetch>[1]);
-    const response = timingEnabled() ? await timed(`http ${init.method ?? 'GET'} ${describeUrl(input)}`, send) : await send();
-    return response as unknown as Response;
+    let url = new URL(String(input));
+    let request: RequestInit = init;
+    for (let redirects = 0; ; redirects++) {
+      const target = url;
+      const send = () => undiciFetch(target, { ...(request as object), dispatcher, signal, redirect: 'manual' } as Parameters<typeof undiciFetch>[1]);
+      const response = (timingEnabled() ? await timed(`http ${request.method ?? 'GET'} ${describeUrl(target)}`, send) : await send()) as unknown as Response;
+      const location = REDIRECT_STATUSES.has(response.status) ? response.headers.get('location') : null;
+      if (location === null) return response;
+      await response.body?.cancel();
+      if (redirects === MAX_REDIRECTS) {
+        throw new TngError('unavailable', 'net.redirect-loop', `${describeUrl(url)} redirected tng more than ${MAX_REDIRECTS} times.`, {
+          hint: 'Check the server address (vault_addr or issuer): it should be the server itself, not a redirect.',
+        });
+      }
+      const next = redirectTarget(url, location);
+      request = redirectedRequest(request, response.status, url, next);
+      url = next;
+    }
   };
+}
+
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+const MAX_REDIRECTS = 5;
+
+/**
+ * Where a redirect may take a request: to https://, or from plain http:// on loopback to another loopback
+ * address. Never from https:// down to http://, and never to http:// off this machine, where the ID token or
+ * Vault token the request carries would cross the network in the clear (fetch itself would follow either).
+ */
+export function redirectTarget(from: URL, location: string): URL {
+  let to: URL;
+  try {
+    to = new URL(location, from);
+  } catch (cause) {
+    throw new TngError('unavailable', 'net.redirect-invalid', `${describeUrl(from)} redirected tng to an address that is not a URL.`, {
+      hint: 'Check the server address (vault_addr or issuer): it should be the server itself, not a redirect.',
+      cause,
+    });
+  }
+  if (to.protocol === 'https:' || (to.protocol === 'http:' && from.protocol === 'http:' && isLoopbackHost(to.hostname))) return to;
+  throw usageError(
+    'net.redirect-insecure',
+    `${describeUrl(from)} redirected tng to ${describeUrl(to)}, which is not https://; tng does not follow it.`,
+    "Set vault_addr or issuer to the server's own https:// address.",
+  );
+}
+
+/** The request a redirect asks for, as fetch makes it: 303 (and 301/302 after a POST) become a GET without a body; credentials in `Authorization` stay with their origin. */
+function redirectedRequest(request: RequestInit, status: number, from: URL, to: URL): RequestInit {
+  const method = (request.method ?? 'GET').toUpperCase();
+  const headers = new Headers(request.headers);
+  const next: RequestInit = { ...request, headers };
+  if ((status === 303 && method !== 'GET' && method !== 'HEAD') || ((status === 301 || status === 302) && method === 'POST')) {
+    next.method = 'GET';
+    delete next.body;
+    for (const name of ['content-type', 'content-length', 'content-encoding', 'content-language']) headers.delete(name);
+  }
+  if (to.origin !== from.origin) headers.delete('authorization');
+  return next;
 }
 
 const TLS_CODES = new Set([

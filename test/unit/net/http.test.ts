@@ -3,13 +3,25 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 import { TngError } from '../../../src/errors.ts';
-import { createFetch, networkError, proxySettings } from '../../../src/net/http.ts';
+import { createFetch, networkError, proxySettings, redirectTarget } from '../../../src/net/http.ts';
 
 describe('proxy settings', () => {
   it('reads lower-case names first, and HTTPS falls back to HTTP_PROXY', () => {
-    assert.deepEqual(proxySettings({ HTTPS_PROXY: 'http://upper:1', https_proxy: 'http://lower:1', NO_PROXY: '.corp' }), { httpProxy: undefined, httpsProxy: 'http://lower:1', noProxy: '.corp' });
-    assert.deepEqual(proxySettings({ HTTP_PROXY: 'http://p:3128' }), { httpProxy: 'http://p:3128', httpsProxy: 'http://p:3128', noProxy: undefined });
+    assert.deepEqual(proxySettings({ HTTPS_PROXY: 'http://upper:1', https_proxy: 'http://lower:1', NO_PROXY: '.corp' }), { httpProxy: undefined, httpsProxy: 'http://lower:1/', noProxy: '.corp' });
+    assert.deepEqual(proxySettings({ HTTP_PROXY: 'http://p:3128' }), { httpProxy: 'http://p:3128/', httpsProxy: 'http://p:3128/', noProxy: undefined });
     assert.deepEqual(proxySettings({}), { httpProxy: undefined, httpsProxy: undefined, noProxy: undefined });
+  });
+
+  it('takes a proxy without a scheme as http://, as curl does, and refuses one that is no address (exit 2, password not repeated)', () => {
+    assert.equal(proxySettings({ HTTPS_PROXY: 'proxy.corp.example:3128' }).httpsProxy, 'http://proxy.corp.example:3128/');
+    assert.equal(proxySettings({ https_proxy: ' user:pw@127.0.0.1:8080 ' }).httpsProxy, 'http://user:pw@127.0.0.1:8080/');
+    for (const value of ['ftp://proxy:21', 'http://', 'http://sec:r3t@[bad', '::::']) {
+      assert.throws(
+        () => proxySettings({ HTTPS_PROXY: value }),
+        (error: unknown) => error instanceof TngError && error.exitCode === 2 && /^HTTPS_PROXY is not a proxy address/.test(error.message) && !error.message.includes('r3t'),
+        value,
+      );
+    }
   });
 
   it('never sends loopback requests to the proxy', async () => {
@@ -46,5 +58,85 @@ describe('network errors', () => {
 
   it('an unreadable vault_cacert is a usage error', async () => {
     await assert.rejects(createFetch({ cacertPath: '/nonexistent/ca.pem' }), (error: unknown) => error instanceof TngError && error.exitCode === 2);
+  });
+});
+
+describe('redirects', () => {
+  /** A loopback server: `routes` maps a path to [status, location] or to a handler of its own. */
+  async function server(handle: (path: string, method: string, body: string, headers: Record<string, string | string[] | undefined>) => { status: number; location?: string; body?: string }) {
+    const seen: string[] = [];
+    const http = createServer((req, res) => {
+      let body = '';
+      req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      req.on('end', () => {
+        seen.push(`${req.method} ${req.url} ${body}`);
+        const answer = handle(req.url ?? '', req.method ?? '', body, req.headers);
+        res.writeHead(answer.status, answer.location ? { location: answer.location } : {});
+        res.end(answer.body ?? '');
+      });
+    });
+    await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
+    return { origin: `http://127.0.0.1:${(http.address() as AddressInfo).port}`, seen, close: () => http.close() };
+  }
+
+  it('never follows a redirect to http:// off this machine: the token in the body stays put (exit 2)', async () => {
+    const vault = await server(() => ({ status: 307, location: 'http://192.0.2.1:8200/v1/auth/jwt/login' }));
+    try {
+      const fetch = await createFetch({ timeoutMs: 2000 });
+      const error = await fetch(`${vault.origin}/v1/auth/jwt/login`, { method: 'POST', body: '{"jwt":"secret-id-token"}' }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      assert.ok(error instanceof TngError);
+      assert.equal(error.exitCode, 2);
+      assert.equal(error.code, 'net.redirect-insecure');
+      assert.match(error.message, /redirected tng to http:\/\/192\.0\.2\.1:8200\/v1\/auth\/jwt\/login, which is not https/);
+      assert.deepEqual(vault.seen, ['POST /v1/auth/jwt/login {"jwt":"secret-id-token"}']);
+    } finally {
+      vault.close();
+    }
+  });
+
+  it('follows loopback redirects as fetch does: 307 keeps the method and body, 303 becomes a GET', async () => {
+    const target = await server((path, method, body) => ({ status: 200, body: `${method} ${path} ${body}` }));
+    const front = await server((path) => ({ status: path === '/keep' ? 307 : 303, location: `${target.origin}/landed` }));
+    try {
+      const fetch = await createFetch({ timeoutMs: 2000 });
+      assert.equal(await (await fetch(`${front.origin}/keep`, { method: 'POST', body: 'a=1' })).text(), 'POST /landed a=1');
+      assert.equal(await (await fetch(`${front.origin}/see-other`, { method: 'POST', body: 'a=1' })).text(), 'GET /landed ');
+    } finally {
+      target.close();
+      front.close();
+    }
+  });
+
+  it('gives up after 5 redirects (exit 6)', async () => {
+    const loop = await server((path) => ({ status: 302, location: `${path}x` }));
+    try {
+      const fetch = await createFetch({ timeoutMs: 2000 });
+      const error = await fetch(`${loop.origin}/a`).then(() => undefined, (e: unknown) => e);
+      assert.ok(error instanceof TngError);
+      assert.equal(error.exitCode, 6);
+      assert.match(error.message, /more than 5 times/);
+      assert.equal(loop.seen.length, 6);
+    } finally {
+      loop.close();
+    }
+  });
+
+  it('allows https, and http only from loopback http to loopback', () => {
+    const https = new URL('https://vault.example.com/v1/sys/health');
+    const local = new URL('http://127.0.0.1:8200/v1/sys/health');
+    assert.equal(redirectTarget(https, 'https://vault-2.example.com/v1/sys/health').host, 'vault-2.example.com');
+    assert.equal(redirectTarget(local, '/v1/other').href, 'http://127.0.0.1:8200/v1/other');
+    assert.equal(redirectTarget(local, 'http://localhost:8201/').host, 'localhost:8201');
+    for (const [from, to] of [
+      [https, 'http://vault.example.com/v1/sys/health'],
+      [https, 'http://127.0.0.1:8200/'],
+      [local, 'http://vault.example.com/'],
+      [local, 'file:///etc/passwd'],
+    ] as const) {
+      assert.throws(() => redirectTarget(from, to), (e: unknown) => e instanceof TngError && e.code === 'net.redirect-insecure', to);
+    }
   });
 });
