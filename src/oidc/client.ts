@@ -65,6 +65,12 @@ export function oidcError(error: unknown, stage: string, issuer: string): TngErr
         cause: error,
       });
     }
+    if (stage !== 'discovery' && (status === 400 || status === 401 || status === 403)) {
+      return new TngError('denied', 'oidc.denied', `The issuer ${issuer} refused ${stage} (HTTP ${status}, with an answer that is not OAuth's).`, {
+        hint: 'Something in front of the issuer (a proxy or web firewall) may have answered: check the network and HTTPS_PROXY, then run `tng login` again.',
+        cause: error,
+      });
+    }
     return usageError('oidc.bad-response', `The issuer ${issuer} gave an unusable answer during ${stage}${status ? ` (HTTP ${status})` : ''}.`, 'Check that issuer is the exact Dex issuer URL (e.g. https://dex.example.com/dex).', error);
   }
   if (stage === 'discovery') {
@@ -91,6 +97,18 @@ function refusal(status: number, code: string, description: string | undefined, 
   if (code === 'invalid_client' || code === 'unauthorized_client') {
     return new TngError('denied', 'oidc.client-refused', `The issuer refused tng's client during ${stage} (${reason}).`, {
       hint: 'Check client_id, and the client secret if Dex requires one (`tng init --client-secret-stdin`), with your Dex operators.',
+      cause,
+    });
+  }
+  if (code === 'access_denied') {
+    return new TngError('denied', 'oidc.denied', `The login was declined at the issuer during ${stage} (${reason}).`, {
+      hint: 'Run `tng login` again and approve the login.',
+      cause,
+    });
+  }
+  if (code === 'expired_token') {
+    return new TngError('denied', 'oidc.denied', `The device code expired before the login was approved (${reason}).`, {
+      hint: 'Run `tng login --device-code` again and approve it within the time shown.',
       cause,
     });
   }
@@ -224,6 +242,8 @@ export interface DeviceCodeOptions {
   openBrowser: boolean;
   io: IO;
   signal?: AbortSignal;
+  /** How long to wait for the approval. */
+  timeoutMs: number;
 }
 
 /** The device authorization grant (RFC 8628): show a URL and a code, poll until the person approves. */
@@ -234,11 +254,20 @@ export async function deviceCodeLogin(config: oidc.Configuration, options: Devic
     const target = authorization.verification_uri_complete ?? authorization.verification_uri;
     showDeviceCode(options.io, { uri: authorization.verification_uri, code: authorization.user_code, complete: authorization.verification_uri_complete });
     if (options.openBrowser) await options.browser.open(target);
-    const tokens = await oidc.pollDeviceAuthorizationGrant(config, authorization, undefined, { signal: options.signal });
+    // openid-client stops applying the code's own expiry once given a signal, so the deadline is part of it.
+    const deadline = AbortSignal.timeout(options.timeoutMs);
+    const signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline;
+    const tokens = await oidc.pollDeviceAuthorizationGrant(config, authorization, undefined, { signal });
     return toTokens(tokens, issuer);
   } catch (error) {
     if (options.signal?.aborted) {
       throw new TngError('interrupted', 'login.interrupted', 'Login interrupted.', { hint: 'Run `tng login` again when ready.' });
+    }
+    if (error instanceof Error && error.name === 'TimeoutError') {
+      throw new TngError('noSession', 'login.timeout', `The device code was not approved within ${Math.round(options.timeoutMs / 1000)} s.`, {
+        hint: 'Run `tng login --device-code` again and approve it within the time shown.',
+        cause: error,
+      });
     }
     throw oidcError(error, 'the device-code login', issuer);
   }

@@ -41,9 +41,12 @@ function needsPerson(message: string, cause?: unknown): TngError {
   });
 }
 
-/** Over SSH with no display and no $BROWSER, a browser on this machine is of no use to the person. */
+/**
+ * Over SSH with no display, a browser on this machine is of no use to the person (a $BROWSER set in their
+ * dotfiles would open on the remote host, whose loopback redirect their own browser cannot reach).
+ */
 export function prefersDeviceCode(env: NodeJS.ProcessEnv): boolean {
-  return Boolean(env.SSH_CONNECTION || env.SSH_TTY) && !env.DISPLAY && !env.WAYLAND_DISPLAY && !env.BROWSER;
+  return Boolean(env.SSH_CONNECTION || env.SSH_TTY) && !env.DISPLAY && !env.WAYLAND_DISPLAY;
 }
 
 /**
@@ -73,12 +76,15 @@ async function obtainIdentity(profile: Profile, options: LoginOptions, deps: Log
       // any other refusal (a client id or secret the issuer does not accept) leaves it as it is.
       if (!isTngError(error, 'denied') || error.code !== 'oidc.invalid-grant') throw error;
       await store.delete(refreshKey);
-      if (!deps.io.canPrompt()) throw needsPerson(`The stored refresh token was refused by the issuer (${describe(error)}).`, error);
-      deps.io.info('The stored refresh token is no longer valid; logging in through the browser.');
+      if (!deps.io.canPrompt()) throw needsPerson(`${error.message.replace(/\.$/, '')}; a new login needs a person at a terminal.`, error);
+      deps.io.info('The stored refresh token is no longer valid; logging in again.');
     }
   }
 
-  if (!deps.io.canPrompt()) throw needsPerson('No session can be made without a person at a terminal (no TTY, no refresh token).');
+  if (!deps.io.canPrompt()) {
+    const why = options.deviceCode ? 'a device-code login needs one' : stored === undefined ? 'no stored refresh token' : 'no usable refresh token';
+    throw needsPerson(`No session can be made without a person at a terminal (no TTY, and ${why}).`);
+  }
   const useDeviceCode = options.deviceCode || prefersDeviceCode(deps.env);
   if (useDeviceCode && !options.deviceCode) {
     deps.io.info('SSH session without a display: using the device-code login.');
@@ -88,9 +94,10 @@ async function obtainIdentity(profile: Profile, options: LoginOptions, deps: Log
     ? await deviceCodeLogin(config, {
         scopes: profile.scopes,
         browser,
-        openBrowser: Boolean(deps.env.BROWSER),
+        openBrowser: Boolean(deps.env.BROWSER) && !options.noBrowser,
         io: deps.io,
         signal: deps.signal,
+        timeoutMs: options.timeoutMs,
       })
     : await authCodeLogin(config, {
         scopes: profile.scopes,

@@ -114,13 +114,13 @@ describe('fault matrix: the issuer', () => {
       sandbox.oidc.expireRefreshTokens();
       const interactive = await login(world);
       assert.equal(interactive.code, 0, interactive.stdout);
-      assert.match(interactive.stdout, /The stored refresh token is no longer valid; logging in through the browser/);
+      assert.match(interactive.stdout, /The stored refresh token is no longer valid; logging in again/);
       assert.equal((await world.browserRuns()).length, 2);
       const renewed = await liveAccessor(world);
 
       sandbox.oidc.expireRefreshTokens();
       const refused = await relogin(world);
-      assertFailure(refused, 3, /^tng: The stored refresh token was refused by the issuer \(.*invalid_grant.*\)\.$/, /tng login/);
+      assertFailure(refused, 3, /^tng: The issuer refused the refresh-token login \([^()]*invalid_grant[^()]*\); a new login needs a person at a terminal\.$/, /tng login/);
       await assertSessionKept(world, renewed);
       assert.notEqual(renewed, accessor);
       assert.equal((await world.browserRuns()).length, 2, 'no browser without a terminal');
@@ -135,11 +135,11 @@ describe('fault matrix: the issuer', () => {
     try {
       sandbox.oidc.revokeRefreshTokens();
       const refused = await relogin(world);
-      assertFailure(refused, 3, /^tng: The stored refresh token was refused by the issuer/, /^hint: Run `tng login` \(with the same --profile\) in a terminal: it needs you, in a browser or with --device-code\.$/);
+      assertFailure(refused, 3, /^tng: The issuer refused the refresh-token login \(invalid_grant/, /^hint: Run `tng login` \(with the same --profile\) in a terminal: it needs you, in a browser or with --device-code\.$/);
       await assertSessionKept(world, accessor);
       // The dead token is dropped, so the next run says plainly that a person is needed.
       assert.equal(await storedItem(world, 'refresh-token'), undefined);
-      assertFailure(await relogin(world), 3, /no TTY, no refresh token/, /tng login` \(with the same --profile\) in a terminal/);
+      assertFailure(await relogin(world), 3, /\(no TTY, and no stored refresh token\)\.$/, /tng login` \(with the same --profile\) in a terminal/);
     } finally {
       cleanUp();
       await world.dispose();

@@ -47,7 +47,7 @@ describe('login with the stored refresh token', () => {
       const accessor = (await whoamiJson(world)).report?.vault.accessor;
       const refused = await world.run(['login', '--profile', world.profile]);
       assert.equal(refused.code, 3, refused.stderr);
-      assert.match(refused.stderr, /refresh token was refused/);
+      assert.match(refused.stderr, /The issuer refused the refresh-token login \(invalid_grant/);
       assert.match(refused.stderr, /hint: .*tng login/);
       const still = await whoamiJson(world);
       assert.equal(still.result.code, 0, 'the still-valid session must survive a failed refresh');
@@ -177,22 +177,34 @@ describe('device authorization grant', () => {
     }
   });
 
-  it('is the default over SSH with no display, and says so', async () => {
+  /** A login over SSH with no display: tng must choose the device code; the person approves on another device. */
+  async function sshLogin(flags: string[], env: Record<string, string | undefined>): Promise<World> {
     const world = await createWorld();
+    await initProfile(world, sandbox);
+    const running = world.start(['login', '--profile', world.profile, ...flags], { tty: true, env: { SSH_CONNECTION: '192.0.2.1 50000 192.0.2.2 22', ...env } });
+    const [complete] = await running.waitFor(/http:\/\/127\.0\.0\.1:\d+\/dex\/device\?user_code=\S+/);
+    assert.match(running.output(), /SSH session without a display: using the device-code login/);
+    const approve = await runProcess(process.execPath, [BROWSER_HELPER, complete], { ...world.env, SANDBOX_BROWSER_LOG: join(world.home, 'phone.log') });
+    assert.equal(approve.code, 0);
+    const result = await running.exited;
+    assert.equal(result.code, 0, result.stdout);
+    return world;
+  }
+
+  it('is the default over SSH with no display, and says so', async () => {
+    const world = await sshLogin([], { BROWSER: undefined });
     try {
-      await initProfile(world, sandbox);
-      const running = world.start(['login', '--profile', world.profile], {
-        tty: true,
-        env: { SSH_CONNECTION: '192.0.2.1 50000 192.0.2.2 22', BROWSER: undefined },
-      });
-      const [complete] = await running.waitFor(/http:\/\/127\.0\.0\.1:\d+\/dex\/device\?user_code=\S+/);
-      assert.match(running.output(), /SSH session without a display: using the device-code login/);
-      // The person approves on another device.
-      const approve = await runProcess(process.execPath, [BROWSER_HELPER, complete], { ...world.env, SANDBOX_BROWSER_LOG: join(world.home, 'phone.log') });
-      assert.equal(approve.code, 0);
-      const result = await running.exited;
-      assert.equal(result.code, 0, result.stdout);
       assert.deepEqual(await world.browserRuns(), []);
+    } finally {
+      await world.dispose();
+    }
+  });
+
+  it('over SSH a $BROWSER set in the dotfiles does not change the default, and --no-browser keeps the code out of it', async () => {
+    const world = await sshLogin(['--no-browser'], {});
+    try {
+      assert.ok(world.env.BROWSER, 'the world has a $BROWSER');
+      assert.deepEqual(await world.browserRuns(), [], '--no-browser: $BROWSER was not run');
     } finally {
       await world.dispose();
     }
