@@ -6,11 +6,12 @@
 import { reportTiming } from '../debug/timing.ts';
 import { createDeps, type Deps } from '../deps.ts';
 import { ExitCode, TngError, describe } from '../errors.ts';
-import { createIO, writeTo, type IO } from '../ui/io.ts';
+import { writeSync } from 'node:fs';
+import { createIO, outputFailure, writeTo, type IO } from '../ui/io.ts';
+import { oneLine } from '../ui/text.ts';
+
 
 /** The contract's two lines: what failed, and what to do; a wrapped foreign message never adds a third. */
-export const oneLine = (text: string) => text.replace(/\s*\n\s*/g, ' ').trim();
-
 export function reportError(io: IO, error: TngError, debug: boolean): void {
   io.info(`tng: ${oneLine(error.message)}`);
   io.info(`hint: ${oneLine(error.hint)}`);
@@ -68,6 +69,17 @@ export async function runCommand(
 export function exitWith(code: number, options: { stdoutFlushed?: boolean } = {}): void {
   reportTiming('total', 0);
   process.exitCode = code;
-  if (options.stdoutFlushed) process.exit(code);
-  else writeTo(process.stdout, '', () => process.exit(code));
+  const exit = () => {
+    const failure = outputFailure();
+    if (failure === undefined) process.exit(code);
+    // The output did not reach its file (a full disk, say): the command's work is done, but what it printed is not.
+    try {
+      writeSync(2, `tng: Could not write the output (${failure}).\nhint: Send the output somewhere it can be written (check free space), then run the command again.\n`);
+    } catch {
+      // stderr itself is what failed: the exit status alone tells
+    }
+    process.exit(code === 0 ? ExitCode.usage : code);
+  };
+  if (options.stdoutFlushed) exit();
+  else writeTo(process.stdout, '', () => writeTo(process.stderr, '', exit));
 }

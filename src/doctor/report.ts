@@ -4,6 +4,7 @@
  * one JSON object for stdout). Pure: no I/O here.
  */
 import { ExitCode } from '../errors.ts';
+import { oneLine } from '../ui/text.ts';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail' | 'skip';
 
@@ -49,11 +50,6 @@ export function fail(name: CheckName, detail: string, hint: string, exitCode: nu
 
 export function skip(name: CheckName, detail: string): CheckResult {
   return { name, status: 'skip', detail, hint: null };
-}
-
-/** Details and hints are one line each, whatever a server or library put in its message. */
-export function oneLine(text: string): string {
-  return text.replace(/\s+/g, ' ').trim();
 }
 
 /** Checks sorted into the reporting order (unknown order never arises: every check has a fixed name). */

@@ -31,7 +31,7 @@ export interface IO {
   live?: boolean;
   /** Set by the live terminal UI (src/ui/ink); without it src/ui/progress.ts prints plain lines. */
   progress?: Progress;
-  /** Resolves once everything `out` wrote has been handed to the OS (at once when nothing was written). */
+  /** Resolves once everything `out`, `info` and `warn` wrote has been handed to the OS (at once when nothing was written). */
   flush(): Promise<void>;
 }
 
@@ -44,18 +44,28 @@ export interface ProcessStreams {
 
 const readerMayLeave = new WeakSet<NodeJS.WritableStream>();
 
+let failedWrite: string | undefined;
+
 /**
  * Writes to stdout or stderr, where a reader that has gone away (`tng whoami --json | head -c 1`) only ends
- * the output: EPIPE is no error of tng's, as it is none of a Unix tool's that SIGPIPE would end quietly.
+ * the output: EPIPE is no error of tng's, as it is none of a Unix tool's that SIGPIPE would end quietly. Any
+ * other failure (`> /dev/full`) is kept for {@link outputFailure}, which the exit reports.
  */
 export function writeTo(stream: NodeJS.WritableStream, text: string, done?: () => void): void {
   if (!readerMayLeave.has(stream)) {
     readerMayLeave.add(stream);
-    stream.on('error', (error: NodeJS.ErrnoException) => {
-      if (error.code !== 'EPIPE') throw error;
-    });
+    stream.on('error', () => undefined); // reported through the write's callback
   }
-  stream.write(text, done === undefined ? undefined : () => done());
+  stream.write(text, (error?: Error | null) => {
+    const code = (error as NodeJS.ErrnoException | null | undefined)?.code;
+    if (error && code !== 'EPIPE') failedWrite ??= `${stream === process.stderr ? 'stderr' : 'stdout'}: ${code ?? error.message}`;
+    done?.();
+  });
+}
+
+/** The first write to stdout or stderr that failed for a reason other than a reader leaving, if any. */
+export function outputFailure(): string | undefined {
+  return failedWrite;
 }
 
 export function createIO(streams: ProcessStreams = process): IO {
@@ -71,6 +81,7 @@ export function createIO(streams: ProcessStreams = process): IO {
   const style = createStyle(colour);
   const canPrompt = () => stdinIsTty() && stderrIsTty();
   let wroteOut = false;
+  let wroteErr = false;
   return {
     colour,
     // A pseudo-terminal that reports no size (e.g. `script` without a terminal around it) gets plain lines.
@@ -80,11 +91,17 @@ export function createIO(streams: ProcessStreams = process): IO {
       wroteOut = true;
       writeTo(streams.stdout, text);
     },
-    flush: () => (wroteOut ? new Promise((resolve) => writeTo(streams.stdout, '', () => resolve())) : Promise.resolve()),
+    flush: async () => {
+      // A pipe takes writes asynchronously: what is still queued would be lost at exit (`tng audit 2>&1 | less`).
+      const drained = (stream: NodeJS.WritableStream) => new Promise<void>((resolve) => writeTo(stream, '', resolve));
+      await Promise.all([wroteOut ? drained(streams.stdout) : undefined, wroteErr ? drained(streams.stderr) : undefined]);
+    },
     info: (line) => {
+      wroteErr = true;
       writeTo(streams.stderr, `${line}\n`);
     },
     warn: (line) => {
+      wroteErr = true;
       writeTo(streams.stderr, `${style.yellow('warning:')} ${line}\n`);
     },
     readStdin: async () => {

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startSandbox, type Sandbox } from '../sandbox/index.ts';
-import { createWorld, initProfile, login, whoamiJson, type World } from './harness.ts';
+import { TNG, createWorld, initProfile, login, runProcess, whoamiJson, type World } from './harness.ts';
 
 let sandbox: Sandbox;
 let world: World;
@@ -168,6 +168,25 @@ describe('tng audit against a real login and exec', () => {
     const changed = await world.run(['audit', '--verify', '--file', '-'], { env, input: exported.stdout.replace('"program":"node"', '"program":"nodf"') });
     assert.equal(changed.code, 8, changed.stderr);
     assert.match(changed.stderr, new RegExp(`failed at entry 3 \\(${records[3]?.entry.id}\\)`));
+  });
+
+  it('lists a long trail whole to a pipe, and a failed write of the output is an error, not a crash', async () => {
+    const dir = await copyState();
+    const lines = (await readFile(join(dir, 'audit.jsonl'), 'utf8')).split('\n').filter(Boolean);
+    const copies = Array.from({ length: 6000 }, (_, i) => {
+      const entry = JSON.parse(lines[i % lines.length] as string) as Entry;
+      return JSON.stringify({ ...entry, seq: i + 1 });
+    });
+    await writeFile(join(dir, 'audit.jsonl'), `${copies.join('\n')}\n`);
+    const listed = await world.run(['audit'], { env: { TNG_STATE_DIR: dir } });
+    assert.equal(listed.code, 0, listed.stderr.slice(-500));
+    const rows = listed.stderr.split('\n').filter((l) => /^\s*\d+\s/.test(l));
+    assert.equal(rows.length, 6000, 'every entry reached the pipe');
+    assert.match(rows.at(-1) ?? '', /^\s*6000\s/);
+
+    const full = await runProcess('bash', ['-c', '"$0" audit --json > /dev/full', TNG], { ...world.env, TNG_STATE_DIR: dir });
+    assert.equal(full.code, 2, full.stderr);
+    assert.match(full.stderr, /^tng: Could not write the output \(stdout: ENOSPC\)\.\nhint: .+\n$/);
   });
 
   it('50 concurrent execs leave 50 well-chained entries, each named by its child\'s TNG_AUDIT_ID', async () => {
