@@ -5,6 +5,7 @@ import { usageError } from '../errors.ts';
 import type { AuditEntry } from '../audit/chain.ts';
 import type { VerifyReport } from '../audit/verify.ts';
 import { withProfile, type Done } from './shared.ts';
+import { shownControls } from '../ui/text.ts';
 
 export interface AuditOptions {
   /** `list` (the default; with --verify, a check) or `export`. */
@@ -36,7 +37,7 @@ export function auditCommand(deps: Deps, done: Done, run = runAudit): Command {
     .addHelpText(
       'after',
       `
-The trail is audit.jsonl in the state dir, shared by every profile; --profile only filters the list.
+The trail is audit.jsonl in the state dir, shared by every profile; --profile (or $TNG_PROFILE) only filters the list.
 
 Examples:
   tng audit --limit 20
@@ -53,7 +54,8 @@ Examples:
         await run(
           {
             action: action === 'export' ? 'export' : 'list',
-            profile: flags.profile,
+            // As every command takes its profile: --profile, else $TNG_PROFILE (set inside a `tng exec`).
+            profile: flags.profile ?? (deps.env.TNG_PROFILE || undefined),
             json: flags.json,
             limit: flags.limit,
             verify: flags.verify,
@@ -91,15 +93,17 @@ function detail(entry: AuditEntry): string {
 
 /** One line per entry: seq, time, event, profile, short id, a mark for signed entries, what happened. */
 export function formatEntries(entries: AuditEntry[]): string[] {
-  const seqWidth = Math.max(3, ...entries.map((e) => String(e.seq).length));
-  const profileWidth = Math.max(7, ...entries.map((e) => String(e.profile ?? '-').length));
+  // A loop, not Math.max(...entries): a trail of 200,000 entries is more arguments than the stack holds.
+  const seqWidth = entries.reduce((width, e) => Math.max(width, String(e.seq).length), 3);
+  const profileWidth = entries.reduce((width, e) => Math.max(width, String(e.profile ?? '-').length), 7);
   const header = `${'SEQ'.padStart(seqWidth)}  ${'TIME (UTC)'.padEnd(19)}  ${'EVENT'.padEnd(EVENT_WIDTH)}  ${'PROFILE'.padEnd(profileWidth)}  ${'ID'.padEnd(9)}  SIG  DETAIL`;
   return [
     header,
     ...entries.map((e) => {
       const time = typeof e.ts === 'string' ? e.ts.replace('T', ' ').replace(/\.\d+Z$|Z$/, '') : '?';
       const sig = e.sig !== undefined ? ' ✓ ' : '   ';
-      return `${String(e.seq).padStart(seqWidth)}  ${time.padEnd(19)}  ${String(e.event).padEnd(EVENT_WIDTH)}  ${String(e.profile ?? '-').padEnd(profileWidth)}  ${short(e.id).padEnd(9)}  ${sig}  ${detail(e)}`.trimEnd();
+      // A program's name, or an edited trail, must not drive the terminal.
+      return shownControls(`${String(e.seq).padStart(seqWidth)}  ${time.padEnd(19)}  ${String(e.event).padEnd(EVENT_WIDTH)}  ${String(e.profile ?? '-').padEnd(profileWidth)}  ${short(e.id).padEnd(9)}  ${sig}  ${detail(e)}`.trimEnd());
     }),
   ];
 }

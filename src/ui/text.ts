@@ -4,6 +4,11 @@
  * instead of reaching the terminal, where an escape sequence could retitle the window or forge output.
  */
 export function oneLine(text: string): string {
+  return shownControls(text.replace(/\s+/g, ' ').trim());
+}
+
+/** Text with every control character (escape sequences, line breaks) shown as `\xNN`, its spacing kept. */
+export function shownControls(text: string): string {
   // eslint-disable-next-line no-control-regex
-  return text.replace(/\s+/g, ' ').trim().replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }

@@ -88,6 +88,10 @@ describe('tng audit against a real login and exec', () => {
     assert.equal(listed.code, 0, listed.stderr);
     assert.equal(listed.stdout, '');
     assert.match(listed.stderr, /\n\s*3\s+\S+ \S+\s+exec\s+\S+\s+[0-9a-f]{8}…\s+node \(AWS A[SK]IA/);
+    // $TNG_PROFILE chooses the profile as --profile does (inside a `tng exec` it is set).
+    assert.equal((await world.run(['audit'], { env: { TNG_PROFILE: world.profile } })).stderr, listed.stderr);
+    const typo = await world.run(['audit'], { env: { TNG_PROFILE: `${world.profile}-typo` } });
+    assert.equal(typo.code, 2, typo.stderr);
 
     const json = await world.run(['audit', '--json', '--limit', '2']);
     assert.equal(json.code, 0, json.stderr);
