@@ -54,8 +54,10 @@ export async function enroll(profile: Profile, options: EnrollOptions, deps: Enr
   const authenticator = await openAuthenticator(
     deps,
     options.add ? 'Touch the new (backup) key to enrol it.' : 'Touch your security key to enrol it.',
-    // A key that holds one of the profile's credentials cannot enrol again (it is excluded); with several
-    // keys plugged in (with TNG_KEYCHAIN=file the enrolled one opens the file first) the others are preferred.
+    // With several keys plugged in (with TNG_KEYCHAIN=file the enrolled one opens the file first), one that
+    // holds none of the profile's credentials is preferred. A backup (--add) must be another key: the
+    // enrolled ones are excluded. Without --add the enrolled key itself may enrol again: that is how its
+    // secrets file is made anew, or its uv setting changed.
     { entries: profile.fido2, want: 'absent' },
   );
   try {
@@ -78,7 +80,7 @@ export async function enroll(profile: Profile, options: EnrollOptions, deps: Enr
       userId: randomBytes(16),
       userName: profile.name,
       clientDataHash: challenge('enroll'),
-      excludeCredentialIds: profile.fido2.map((e) => Buffer.from(e.credential_id, 'base64url')),
+      excludeCredentialIds: options.add ? profile.fido2.map((e) => Buffer.from(e.credential_id, 'base64url')) : [],
       uv,
       signal: deps.signal,
     });

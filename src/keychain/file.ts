@@ -82,8 +82,8 @@ export function isFileKeychain(store: SecretStore): store is FileKeychain {
 export function fileNeedsEnrolment(): TngError {
   return usageError(
     'keychain.file-needs-enrolment',
-    'TNG_KEYCHAIN=file keeps secrets sealed by an enrolled security key, and none is enrolled yet.',
-    'Run `tng enroll` first (with TNG_KEYCHAIN=file it creates the file).',
+    'TNG_KEYCHAIN=file keeps secrets in a file sealed by an enrolled security key, and there is no such file yet.',
+    'Run `tng enroll` (with TNG_KEYCHAIN=file it creates the file; a key enrolled before is enrolled again).',
   );
 }
 
@@ -125,6 +125,8 @@ function parseFile(path: string, text: string): FileData {
   if (typeof keys !== 'object' || keys === null || Array.isArray(keys) || Object.values(keys).some((v) => typeof v !== 'string')) {
     throw damaged(path, '"keys" is not a table of sealed keys');
   }
+  // tng never leaves a file without a key (the last one is never removed): an empty table was emptied by hand.
+  if (Object.keys(keys).length === 0) throw damaged(path, '"keys" is empty, so no security key opens it');
   if (typeof items !== 'object' || items === null || Array.isArray(items) || Object.values(items).some((v) => typeof v !== 'string')) {
     throw damaged(path, '"items" is not a table of sealed items');
   }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parse } from 'smol-toml';
@@ -8,7 +8,7 @@ import { startVirtualAuthenticator, type VirtualAuthenticator } from '../sandbox
 import { startSandbox, type Sandbox } from '../sandbox/index.ts';
 import { createWorld, initProfile, login, whoamiJson, type World } from './harness.ts';
 
-const NEEDS_ENROLMENT = 'TNG_KEYCHAIN=file keeps secrets sealed by an enrolled security key, and none is enrolled yet.';
+const NEEDS_ENROLMENT = 'TNG_KEYCHAIN=file keeps secrets in a file sealed by an enrolled security key, and there is no such file yet.';
 
 let sandbox: Sandbox;
 let primary: VirtualAuthenticator;
@@ -61,7 +61,7 @@ describe('TNG_KEYCHAIN=file', () => {
       const secret = await world.run(['init', '--profile', world.profile, '--client-secret-stdin'], { input: 'client-s3cret\n' });
       assert.equal(secret.code, 2, secret.stderr);
       assert.ok(secret.stderr.includes(NEEDS_ENROLMENT), secret.stderr);
-      assert.match(secret.stderr, /hint: Run `tng enroll` first \(with TNG_KEYCHAIN=file it creates the file\)\./);
+      assert.match(secret.stderr, /hint: Run `tng enroll` \(with TNG_KEYCHAIN=file it creates the file; a key enrolled before is enrolled again\)\./);
 
       const attempt = await login(world);
       assert.equal(attempt.code, 2, attempt.stdout);
@@ -176,6 +176,32 @@ describe('TNG_KEYCHAIN=file', () => {
       const truncated = await world.run(['whoami', '--json', '--profile', world.profile]);
       assert.equal(truncated.code, 7, truncated.stderr);
       assert.match(truncated.stderr, /not JSON/);
+    } finally {
+      await world.dispose();
+    }
+  });
+
+  it('an emptied key table is exit 7; the recovery the message gives (move it away, enrol again, log in) works with the same key', async () => {
+    const world = await loggedInWorld();
+    try {
+      const data = JSON.parse(await readFile(keychainFile(world), 'utf8')) as { keys: Record<string, string> };
+      data.keys = {};
+      await writeFile(keychainFile(world), JSON.stringify(data));
+      const emptied = await world.run(['whoami', '--json', '--profile', world.profile]);
+      assert.equal(emptied.code, 7, emptied.stderr);
+      assert.match(emptied.stderr, /"keys" is empty/);
+      assert.match(emptied.stderr, /move it away and run `tng enroll` and `tng login` again/);
+
+      await rename(keychainFile(world), `${keychainFile(world)}.damaged`);
+      const [old] = await enrolledIds(world);
+      const again = await world.run(['enroll', '--profile', world.profile, '--uv', 'discouraged']);
+      assert.equal(again.code, 0, again.stderr);
+      const [fresh] = await enrolledIds(world);
+      assert.notEqual(fresh, old, 'the same key holds a new credential');
+      assert.ok(primary.credentials().some((c) => c.credentialId === fresh));
+      const relogin = await login(world);
+      assert.equal(relogin.code, 0, relogin.stdout);
+      assert.equal((await whoamiJson(world)).result.code, 0);
     } finally {
       await world.dispose();
     }

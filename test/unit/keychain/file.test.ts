@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFile, readdir, stat, writeFile } from 'node:fs/promises';
+import { readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
@@ -202,18 +202,22 @@ describe('the file keychain (TNG_KEYCHAIN=file)', () => {
       assert.ok(error instanceof TngError);
       assert.equal(error.exitCode, 2);
       assert.equal(error.code, 'keychain.file-needs-enrolment');
-      assert.equal(error.message, 'TNG_KEYCHAIN=file keeps secrets sealed by an enrolled security key, and none is enrolled yet.');
-      assert.equal(error.hint, 'Run `tng enroll` first (with TNG_KEYCHAIN=file it creates the file).');
+      assert.equal(error.message, 'TNG_KEYCHAIN=file keeps secrets in a file sealed by an enrolled security key, and there is no such file yet.');
+      assert.equal(error.hint, 'Run `tng enroll` (with TNG_KEYCHAIN=file it creates the file; a key enrolled before is enrolled again).');
       return true;
     });
     await assert.rejects(stat(path), { code: 'ENOENT' }, 'nothing was written');
 
-    // A file whose key entries are all gone is the same: nothing can open it.
+    // A file whose key entries are all gone was emptied by hand (tng never removes the last one): it is
+    // damaged, not new, and a write must not start it afresh over its items.
     await writeFile(path, JSON.stringify({ version: 1, keys: {}, items: { x: 'tng-sealed:v1:a.b.c' } }));
-    await assert.rejects(store.set('x', 'y'), isExit(2, /none is enrolled yet/));
-    assert.equal(await store.delete('x'), true, 'deleting needs no key');
+    await assert.rejects(store.set('x', 'y'), isExit(7, /"keys" is empty/));
+    await assert.rejects(store.get('x'), isExit(7, /"keys" is empty/));
+    assert.match(await readFile(path, 'utf8'), /tng-sealed:v1:a\.b\.c/, 'the items are kept');
     assert.deepEqual(unlocks, []);
-    // ...and an enrolment starts it anew.
+    // Neither does an enrolment start it anew; once it is moved away, one does.
+    await assert.rejects(store.addUnlockKey(A.id, A.hmac), isExit(7, /"keys" is empty/));
+    await rm(path);
     await store.addUnlockKey(A.id, A.hmac);
     await store.set('x', 'y');
     assert.equal(await openStore(path).store.get('x'), 'y');
