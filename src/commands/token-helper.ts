@@ -35,6 +35,8 @@ Examples:
 }
 
 const normalise = (addr: string) => addr.replace(/\/+$/, '');
+/** A namespace as Vault reads it: `team1`, `team1/` and `/team1/` are one (as in tokenHelperKey). */
+const bareNamespace = (namespace: string | undefined) => namespace?.replace(/^\/+|\/+$/g, '') || undefined;
 
 /**
  * The Vault CLI's token-helper protocol: `get` prints the token stored for VAULT_ADDR (+ namespace), else
@@ -42,10 +44,10 @@ const normalise = (addr: string) => addr.replace(/\/+$/, '');
  */
 export async function runTokenHelper(options: TokenHelperOptions, deps: Deps): Promise<number> {
   const addr = deps.env.VAULT_ADDR ? normalise(deps.env.VAULT_ADDR) : undefined;
-  const namespace = deps.env.VAULT_NAMESPACE || undefined;
+  const namespace = bareNamespace(deps.env.VAULT_NAMESPACE);
   if (addr === undefined) {
     if (options.operation === 'get') return 0;
-    throw usageError('token-helper.no-addr', 'VAULT_ADDR is not set.', 'The Vault CLI sets VAULT_ADDR for its token helper; set it when calling tng token-helper by hand.');
+    throw usageError('token-helper.no-addr', 'VAULT_ADDR is not set.', 'Export VAULT_ADDR: tng keeps tokens per Vault address, and the Vault CLI passes its token helper the environment, not its -address flag.');
   }
   const store = await deps.keychain();
   const key = tokenHelperKey(addr, namespace);
@@ -68,7 +70,7 @@ export async function runTokenHelper(options: TokenHelperOptions, deps: Deps): P
       const config = await readConfigFile(deps.paths.config);
       const names = Object.keys(config.profiles).filter((name) => {
         const profile = config.profiles[name];
-        return profile?.vault_addr !== undefined && normalise(profile.vault_addr) === addr && (profile.vault_namespace || undefined) === namespace;
+        return profile?.vault_addr !== undefined && normalise(profile.vault_addr) === addr && bareNamespace(profile.vault_namespace) === namespace;
       });
       const preferred = options.profile ?? deps.env.TNG_PROFILE ?? config.default_profile;
       const ordered = preferred && names.includes(preferred) ? [preferred, ...names.filter((n) => n !== preferred)] : names;

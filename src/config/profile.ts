@@ -110,6 +110,26 @@ const fido2Hint = (profile: string) => `Fix the [[profiles.${profile}.fido2]] en
 
 const FIDO2_FIELDS = ['credential_id', 'public_key', 'aaguid', 'rp_id', 'salt', 'uv'] as const;
 
+const BASE64URL = /^[A-Za-z0-9_-]+$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** What is wrong with one field of an enrolled key's entry, as `tng enroll` writes them. */
+function fido2FieldProblem(field: (typeof FIDO2_FIELDS)[number], value: string): string | undefined {
+  switch (field) {
+    case 'credential_id':
+    case 'public_key':
+      return BASE64URL.test(value) ? undefined : 'must be base64url';
+    case 'salt':
+      return BASE64URL.test(value) && Buffer.from(value, 'base64url').length === 32 ? undefined : 'must be 32 bytes in base64url';
+    case 'aaguid':
+      return UUID.test(value) ? undefined : 'must be a UUID';
+    case 'rp_id':
+      return value === '' ? 'must not be empty' : undefined;
+    case 'uv':
+      return value === 'required' || value === 'discouraged' ? undefined : 'must be "required" or "discouraged"';
+  }
+}
+
 /** Checks one key's value against its spec; returns the value in its table form. */
 export function checkProfileValue(profile: string, key: keyof ProfileTable, value: unknown): unknown {
   const spec = PROFILE_KEYS[key];
@@ -149,8 +169,9 @@ export function checkProfileValue(profile: string, key: keyof ProfileTable, valu
             invalid(profile, `${key}.${field}`, 'is missing', fido2Hint(profile));
           }
         }
-        if (!['required', 'discouraged'].includes((entry as Fido2Entry).uv)) {
-          invalid(profile, `${key}.uv`, 'must be "required" or "discouraged"', fido2Hint(profile));
+        for (const field of FIDO2_FIELDS) {
+          const problem = fido2FieldProblem(field, (entry as Fido2Entry)[field]);
+          if (problem !== undefined) invalid(profile, `${key}.${field}`, problem, fido2Hint(profile));
         }
       }
       return value;

@@ -21,6 +21,14 @@ export function requireSecureUrl(value: string, key: string): URL {
   } catch (cause) {
     throw usageError('config.url-invalid', `${key} "${value}" is not a URL.`, `Set ${key} to an https:// URL.`, cause);
   }
+  if (url.username !== '' || url.password !== '') {
+    // Said without the value: it holds a password.
+    throw usageError(
+      'config.url-credentials',
+      `${key} must not carry a user name or password (user:password@).`,
+      `Remove the user:password@ part from ${key}: tng signs in through the issuer, never with a password in a URL.`,
+    );
+  }
   if (url.protocol === 'https:') return url;
   if (url.protocol === 'http:' && isLoopbackHost(url.hostname)) return url;
   throw usageError(

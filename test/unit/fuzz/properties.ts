@@ -386,7 +386,7 @@ const VALID_PROFILE = {
   aws_role: 'deploy',
   aws_ttl: '15m',
   touch: 'login',
-  fido2: [{ credential_id: 'Y3JlZA', public_key: 'cHVi', aaguid: 'cb69481e-8ff7-4039-93ec-0a2729a154a8', rp_id: 'tng:dex.example.com', salt: 'c2FsdA', uv: 'discouraged' }],
+  fido2: [{ credential_id: 'Y3JlZA', public_key: 'cHVi', aaguid: 'cb69481e-8ff7-4039-93ec-0a2729a154a8', rp_id: 'tng:dex.example.com', salt: 'c2FsdHNhbHRzYWx0c2FsdHNhbHRzYWx0c2FsdHNhbHQ', uv: 'discouraged' }],
 };
 const VALID_CONFIG = { default_profile: 'work', profiles: { work: VALID_PROFILE, home: { ...VALID_PROFILE, issuer: 'http://127.0.0.1:5556/dex', vault_addr: 'http://localhost:8200' } } };
 

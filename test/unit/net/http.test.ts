@@ -1,9 +1,14 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { TngError } from '../../../src/errors.ts';
 import { createFetch, networkError, proxySettings, redirectTarget } from '../../../src/net/http.ts';
+import { tempDirs } from '../../temp-dirs.ts';
+
+const newDir = tempDirs('http');
 
 describe('proxy settings', () => {
   it('reads lower-case names first, and HTTPS falls back to HTTP_PROXY', () => {
@@ -58,6 +63,15 @@ describe('network errors', () => {
 
   it('an unreadable vault_cacert is a usage error', async () => {
     await assert.rejects(createFetch({ cacertPath: '/nonexistent/ca.pem' }), (error: unknown) => error instanceof TngError && error.exitCode === 2);
+  });
+
+  it('a vault_cacert whose PEM block holds no certificate is a usage error, not a trust store missing its CA', async () => {
+    const file = join(await newDir(), 'ca.pem');
+    await writeFile(file, '-----BEGIN CERTIFICATE-----\nZ2FyYmFnZQ==\n-----END CERTIFICATE-----\n');
+    await assert.rejects(
+      createFetch({ cacertPath: file }),
+      (error: unknown) => error instanceof TngError && error.exitCode === 2 && /certificate 1 of 1 is not a valid certificate/.test(error.message),
+    );
   });
 });
 
