@@ -1,6 +1,6 @@
 /**
  * Long-lived secrets lying around in plaintext: IAM-user access keys (`AKIA…`) in the AWS shared credentials
- * file, and the Vault CLI's `~/.vault-token`. Only names of files and sections are ever reported, never a
+ * and config files, and the Vault CLI's `~/.vault-token`. Only names of files and sections are ever reported, never a
  * value read from them.
  */
 import { readFile, stat } from 'node:fs/promises';
@@ -95,10 +95,13 @@ function expandHome(path: string, home: string): string {
 
 /** The credentials files to scan: `$AWS_SHARED_CREDENTIALS_FILE` when set, and `~/.aws/credentials`. */
 export function awsCredentialsPaths(env: NodeJS.ProcessEnv, home: string): string[] {
-  const fallback = join(home, '.aws', 'credentials');
-  const fromEnv = env.AWS_SHARED_CREDENTIALS_FILE?.trim();
-  const paths = fromEnv ? [expandHome(fromEnv, home), fallback] : [fallback];
-  return [...new Set(paths)];
+  // The config file too: the SDKs and the CLI take static keys from its `[profile …]` sections as well.
+  const found = (variable: string, file: string) => {
+    const fallback = join(home, '.aws', file);
+    const fromEnv = env[variable]?.trim();
+    return fromEnv ? [expandHome(fromEnv, home), fallback] : [fallback];
+  };
+  return [...new Set([...found('AWS_SHARED_CREDENTIALS_FILE', 'credentials'), ...found('AWS_CONFIG_FILE', 'config')])];
 }
 
 function errorCode(error: unknown): string {

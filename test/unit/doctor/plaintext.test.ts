@@ -53,10 +53,11 @@ describe('scanning an AWS credentials file', () => {
 });
 
 describe('which credentials files are scanned', () => {
-  it('~/.aws/credentials, and AWS_SHARED_CREDENTIALS_FILE too when set (with ~ expanded)', () => {
-    assert.deepEqual(awsCredentialsPaths({}, '/home/u'), ['/home/u/.aws/credentials']);
-    assert.deepEqual(awsCredentialsPaths({ AWS_SHARED_CREDENTIALS_FILE: '~/work/creds' }, '/home/u'), ['/home/u/work/creds', '/home/u/.aws/credentials']);
-    assert.deepEqual(awsCredentialsPaths({ AWS_SHARED_CREDENTIALS_FILE: '/home/u/.aws/credentials' }, '/home/u'), ['/home/u/.aws/credentials']);
+  it('~/.aws/credentials and ~/.aws/config, and the files AWS_SHARED_CREDENTIALS_FILE and AWS_CONFIG_FILE name (with ~ expanded)', () => {
+    assert.deepEqual(awsCredentialsPaths({}, '/home/u'), ['/home/u/.aws/credentials', '/home/u/.aws/config']);
+    assert.deepEqual(awsCredentialsPaths({ AWS_SHARED_CREDENTIALS_FILE: '~/work/creds' }, '/home/u'), ['/home/u/work/creds', '/home/u/.aws/credentials', '/home/u/.aws/config']);
+    assert.deepEqual(awsCredentialsPaths({ AWS_SHARED_CREDENTIALS_FILE: '/home/u/.aws/credentials' }, '/home/u'), ['/home/u/.aws/credentials', '/home/u/.aws/config']);
+    assert.deepEqual(awsCredentialsPaths({ AWS_CONFIG_FILE: '~/cfg' }, '/home/u'), ['/home/u/.aws/credentials', '/home/u/cfg', '/home/u/.aws/config']);
   });
 });
 
