@@ -3,14 +3,29 @@
  * (the service id upper-cased, spaces as underscores: STS, LAMBDA, SQS, SNS), else `AWS_ENDPOINT_URL`, and
  * neither when `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true`. Without one, AWS's own regional endpoint.
  */
+import { usageError } from '../errors.ts';
+
 export type ServiceId = 'STS' | 'Lambda' | 'SQS' | 'SNS';
 
 const PREFIX: Record<ServiceId, string> = { STS: 'sts', Lambda: 'lambda', SQS: 'sqs', SNS: 'sns' };
 
-/** The endpoint the environment configures for a service, or undefined. */
+/** The endpoint the environment configures for a service, or undefined; one that is not an http(s) URL is exit 2. */
 export function configuredEndpoint(env: NodeJS.ProcessEnv, service: ServiceId): string | undefined {
   if ((env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS ?? '').toLowerCase() === 'true') return undefined;
-  return env[`AWS_ENDPOINT_URL_${service.toUpperCase().replace(/ /g, '_')}`] || env.AWS_ENDPOINT_URL || undefined;
+  const specific = `AWS_ENDPOINT_URL_${service.toUpperCase().replace(/ /g, '_')}`;
+  const variable = env[specific] ? specific : env.AWS_ENDPOINT_URL ? 'AWS_ENDPOINT_URL' : undefined;
+  if (variable === undefined) return undefined;
+  const value = env[variable] as string;
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  if (url === undefined || (url.protocol !== 'https:' && url.protocol !== 'http:') || url.hostname === '') {
+    throw usageError('aws.endpoint-invalid', `${variable} "${value}" is not an endpoint URL.`, `Set ${variable} to a URL with its scheme, such as https://${PREFIX[service]}.example.com, or unset it.`);
+  }
+  return value;
 }
 
 /** AWS's own endpoint of a service in a region (China regions live under amazonaws.com.cn). */

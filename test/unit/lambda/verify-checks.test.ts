@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { configuredEndpoint, defaultEndpoint, serviceEndpoint } from '../../../src/aws/endpoints.ts';
 import { lambdaCommand, type LambdaVerifyOptions } from '../../../src/commands/lambda.ts';
 import { createDeps } from '../../../src/deps.ts';
-import { ExitCode, isTngError } from '../../../src/errors.ts';
+import { ExitCode, TngError, isTngError } from '../../../src/errors.ts';
 import { hardeningChecks, isAwsManagedKey, type FunctionFacts } from '../../../src/lambda-verify/checks.ts';
 import { failedChecksError, formatReport, reportJson } from '../../../src/lambda-verify/report.ts';
 import { functionRegion } from '../../../src/lambda-verify/verify.ts';
@@ -85,6 +85,21 @@ describe('lambda verify: endpoints and region', () => {
     assert.equal(configuredEndpoint({ ...env, AWS_IGNORE_CONFIGURED_ENDPOINT_URLS: 'false' }, 'Lambda'), 'http://lambda');
     assert.deepEqual(serviceEndpoint({}, 'SQS', 'eu-west-1'), { url: 'https://sqs.eu-west-1.amazonaws.com', configured: false });
     assert.equal(defaultEndpoint('Lambda', 'cn-north-1'), 'https://lambda.cn-north-1.amazonaws.com.cn');
+  });
+
+  it('an endpoint variable that is not an http(s) URL is exit 2 naming the variable, not "an internal error"', () => {
+    for (const [env, service, variable] of [
+      [{ AWS_ENDPOINT_URL: '127.0.0.1:4566' }, 'Lambda', 'AWS_ENDPOINT_URL'],
+      [{ AWS_ENDPOINT_URL: 'localhost:4566' }, 'STS', 'AWS_ENDPOINT_URL'],
+      [{ AWS_ENDPOINT_URL: 'http://ok', AWS_ENDPOINT_URL_SQS: 'not a url' }, 'SQS', 'AWS_ENDPOINT_URL_SQS'],
+      [{ AWS_ENDPOINT_URL_STS: '::::' }, 'STS', 'AWS_ENDPOINT_URL_STS'],
+    ] as const) {
+      assert.throws(
+        () => configuredEndpoint(env, service),
+        (error: unknown) => error instanceof TngError && error.exitCode === 2 && error.message.startsWith(`${variable} "`),
+        `${service} ${JSON.stringify(env)}`,
+      );
+    }
   });
 
   it('the region: the ARN\'s, else aws_region, else AWS_REGION, else AWS_DEFAULT_REGION, else a usage error', () => {
