@@ -4,6 +4,7 @@
  * neither when `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true`. Without one, AWS's own regional endpoint.
  */
 import { usageError } from '../errors.ts';
+import { parseHttpUrl } from '../net/url.ts';
 
 export type ServiceId = 'STS' | 'Lambda' | 'SQS' | 'SNS';
 
@@ -16,13 +17,7 @@ export function configuredEndpoint(env: NodeJS.ProcessEnv, service: ServiceId): 
   const variable = env[specific] ? specific : env.AWS_ENDPOINT_URL ? 'AWS_ENDPOINT_URL' : undefined;
   if (variable === undefined) return undefined;
   const value = env[variable] as string;
-  let url: URL | undefined;
-  try {
-    url = new URL(value);
-  } catch {
-    url = undefined;
-  }
-  if (url === undefined || (url.protocol !== 'https:' && url.protocol !== 'http:') || url.hostname === '') {
+  if (parseHttpUrl(value) === undefined) {
     throw usageError('aws.endpoint-invalid', `${variable} "${value}" is not an endpoint URL.`, `Set ${variable} to a URL with its scheme, such as https://${PREFIX[service]}.example.com, or unset it.`);
   }
   return value;

@@ -4,7 +4,7 @@ import { readCaFile } from './cacert.ts';
 import { Agent, Dispatcher, EnvHttpProxyAgent, installFetchClasses, undiciFetch } from './undici.ts';
 import { TngError, describe, usageError } from '../errors.ts';
 import { describeUrl, timed, timingEnabled } from '../debug/timing.ts';
-import { isLoopbackHost } from './url.ts';
+import { isLoopbackHost, parseHttpUrl } from './url.ts';
 import { baselineWasmOnly } from '../platform/wasm-tier.ts';
 
 /** The fetch every network call of tng goes through (the issuer, Vault): one trust store, one timeout. */
@@ -39,13 +39,8 @@ export function proxySettings(env: NodeJS.ProcessEnv): { httpProxy?: string; htt
 function proxyUrl(variable: string, value: string): string {
   const text = value.trim();
   const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? text : `http://${text}`;
-  let url: URL | undefined;
-  try {
-    url = new URL(withScheme);
-  } catch {
-    url = undefined;
-  }
-  if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.hostname === '') {
+  const url = parseHttpUrl(withScheme);
+  if (url === undefined) {
     // The value may carry the proxy's password: it is not repeated.
     throw usageError('net.proxy-invalid', `${variable} is not a proxy address tng can use.`, `Set ${variable} to http://HOST:PORT (or unset it).`);
   }

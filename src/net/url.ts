@@ -37,3 +37,13 @@ export function requireSecureUrl(value: string, key: string): URL {
     `Set ${key} to an https:// URL.`,
   );
 }
+
+/** `text` as an http:// or https:// URL with a host, or undefined when it is no such URL. */
+export function parseHttpUrl(text: string): URL | undefined {
+  try {
+    const url = new URL(text);
+    return (url.protocol === 'https:' || url.protocol === 'http:') && url.hostname !== '' ? url : undefined;
+  } catch {
+    return undefined;
+  }
+}
