@@ -3,13 +3,12 @@
  * and turning an error into the contract's two lines and exit code. Free of commander, so the hot path
  * (hot.ts) can use it without loading the full command-line program.
  */
+import { writeSync } from 'node:fs';
 import { reportTiming } from '../debug/timing.ts';
 import { createDeps, type Deps } from '../deps.ts';
 import { ExitCode, TngError, describe } from '../errors.ts';
-import { writeSync } from 'node:fs';
 import { createIO, outputFailure, writeTo, type IO } from '../ui/io.ts';
 import { oneLine } from '../ui/text.ts';
-
 
 /** The contract's two lines: what failed, and what to do; a wrapped foreign message never adds a third. */
 export function reportError(io: IO, error: TngError, debug: boolean): void {

@@ -93,7 +93,7 @@ function expandHome(path: string, home: string): string {
   return path.startsWith('~/') ? join(home, path.slice(2)) : path;
 }
 
-/** The credentials files to scan: `$AWS_SHARED_CREDENTIALS_FILE` when set, and `~/.aws/credentials`. */
+/** The files to scan: `$AWS_SHARED_CREDENTIALS_FILE` and `$AWS_CONFIG_FILE` when set, `~/.aws/credentials` and `~/.aws/config`. */
 export function awsCredentialsPaths(env: NodeJS.ProcessEnv, home: string): string[] {
   // The config file too: the SDKs and the CLI take static keys from its `[profile …]` sections as well.
   const found = (variable: string, file: string) => {

@@ -298,8 +298,8 @@ export function createFileKeychain(options: FileKeychainOptions): FileKeychain {
     async addUnlockKey(credentialId, hmacOutput) {
       const wrapKey = keyFromHmacOutput(hmacOutput, credentialId);
       await modify((data, fileKey) => {
-        if (data === undefined || Object.keys(data.keys).length === 0) {
-          // No file yet, or one that no key opens any more (its items are lost either way): a fresh file key.
+        if (data === undefined) {
+          // No file yet: a fresh file key.
           const fresh = newDataKey();
           return {
             data: { version: VERSION, keys: { [credentialId]: seal(wrapKey, fresh, keyContext(credentialId)) }, items: {} },
@@ -350,8 +350,8 @@ export function createFileKeychain(options: FileKeychainOptions): FileKeychain {
     async open() {
       if (opener !== undefined) return;
       const data = await load();
-      // A missing file, or one no key opens: nothing to unlock (addUnlockKey makes a fresh one).
-      if (data === undefined || Object.keys(data.keys).length === 0) return;
+      // A missing file: nothing to unlock (addUnlockKey makes a fresh one).
+      if (data === undefined) return;
       await requireUnlock(Object.keys(data.keys));
     },
 
@@ -363,7 +363,7 @@ export function createFileKeychain(options: FileKeychainOptions): FileKeychain {
     async set(key, value) {
       checkName(key);
       await modify((data, fileKey) => {
-        if (data === undefined || Object.keys(data.keys).length === 0) throw fileNeedsEnrolment();
+        if (data === undefined) throw fileNeedsEnrolment();
         if (fileKey === undefined) return LOCKED;
         return { data: { ...data, items: { ...data.items, [key]: sealItem(fileKey, key, value) } }, result: undefined };
       });

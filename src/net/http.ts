@@ -111,9 +111,7 @@ export async function createFetch(options: HttpOptions = {}): Promise<Fetch> {
       if (location === null) return response;
       await response.body?.cancel();
       if (redirects === MAX_REDIRECTS) {
-        throw new TngError('unavailable', 'net.redirect-loop', `${describeUrl(url)} redirected tng more than ${MAX_REDIRECTS} times.`, {
-          hint: 'Check the server address (vault_addr or issuer): it should be the server itself, not a redirect.',
-        });
+        throw new TngError('unavailable', 'net.redirect-loop', `${describeUrl(url)} redirected tng more than ${MAX_REDIRECTS} times.`, { hint: REDIRECT_HINT });
       }
       const next = redirectTarget(url, location);
       request = redirectedRequest(request, response.status, url, next);
@@ -124,6 +122,7 @@ export async function createFetch(options: HttpOptions = {}): Promise<Fetch> {
 
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 const MAX_REDIRECTS = 5;
+const REDIRECT_HINT = 'Check the server address (vault_addr or issuer): it should be the server itself, not a redirect.';
 
 /**
  * Where a redirect may take a request: to https://, or from plain http:// on loopback to another loopback
@@ -136,7 +135,7 @@ export function redirectTarget(from: URL, location: string): URL {
     to = new URL(location, from);
   } catch (cause) {
     throw new TngError('unavailable', 'net.redirect-invalid', `${describeUrl(from)} redirected tng to an address that is not a URL.`, {
-      hint: 'Check the server address (vault_addr or issuer): it should be the server itself, not a redirect.',
+      hint: REDIRECT_HINT,
       cause,
     });
   }
