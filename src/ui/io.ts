@@ -116,6 +116,8 @@ export function createIO(streams: ProcessStreams = process): IO {
           reject(new TngError('usage', 'io.no-tty', 'A secret can only be asked for on a terminal.', { hint: 'Run the command on a terminal.' }));
           return;
         }
+        // Echo goes off before the question shows: a PIN typed the moment the prompt appears is never echoed.
+        stdin.setRawMode(true);
         stderr.write(question);
         let value = '';
         const finish = () => {
@@ -140,7 +142,6 @@ export function createIO(streams: ProcessStreams = process): IO {
             else if (ch >= ' ') value += ch;
           }
         };
-        stdin.setRawMode(true);
         stdin.resume();
         stdin.on('data', onData);
       }),

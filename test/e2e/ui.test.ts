@@ -9,7 +9,9 @@ import { startSandbox, type Sandbox } from '../sandbox/index.ts';
 import { BROWSER_HELPER, createWorld, initProfile, login, runProcess, type RunResult, type World } from './harness.ts';
 import { startInTmux, type Pane } from './tmux.ts';
 
-const PIN = '4711';
+// Letters no hex id or word on the screen holds, so a search of the terminal's history for them cannot hit by chance.
+const PIN = 'qz4711';
+const WRONG_PIN = 'xqxq';
 const SPINNER = /[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏]/;
 const ESC = String.fromCharCode(27);
 
@@ -221,19 +223,19 @@ describe('the PIN prompt', () => {
       assert.equal((await withPins(world, ['login'], [PIN])).code, 0);
       await withPane(world, ['login', '--profile', world.profile], async (pane) => {
         await pane.waitFor(/PIN for YubiKey 5 Series \(8 tries left\): ▏/);
-        await pane.send(['0000'], { literal: true });
+        await pane.send([WRONG_PIN], { literal: true });
         await pane.waitFor(/PIN for YubiKey 5 Series \(8 tries left\): ••••▏/);
         await pane.send(['Enter']);
         await pane.waitFor(/PIN for YubiKey 5 Series \(7 tries left\): ▏/);
-        await pane.send(['47'], { literal: true });
+        await pane.send(['qz47'], { literal: true });
         await pane.send(['BSpace']);
-        await pane.waitFor(/\(7 tries left\): •▏/);
+        await pane.waitFor(/\(7 tries left\): •••▏/);
         await pane.send(['711'], { literal: true });
-        await pane.waitFor(/\(7 tries left\): ••••▏/);
+        await pane.waitFor(/\(7 tries left\): ••••••▏/);
         await pane.send(['Enter']);
         assert.equal(await pane.exitCode(), 0, await pane.screen());
         const everything = await pane.history();
-        assert.ok(!everything.includes('0000') && !everything.includes(PIN) && !everything.includes('47'), `a PIN was echoed:\n${everything}`);
+        assert.ok(![WRONG_PIN, 'qz'].some((typed) => everything.includes(typed)), `a PIN was echoed:\n${everything}`);
         assert.match(everything, /✔ Touch/);
         await assertTerminalRestored(pane);
       });

@@ -170,6 +170,8 @@ export function openScreen(base: IO): Screen {
           reject(interrupted());
         },
       };
+      // ink turns echo off only in an effect after the question is drawn; a PIN typed at once would be echoed.
+      if (process.stdin.isTTY) process.stdin.setRawMode(true);
       store.update({ question: { ...question, id: store.nextId() } });
     });
 

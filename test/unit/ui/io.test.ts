@@ -58,3 +58,16 @@ describe('createIO: plain lines or the live UI, colour or not', () => {
     assert.equal(plainText, 'warning: careful\n');
   });
 });
+
+describe('askSecret on a plain terminal', () => {
+  it('turns echo off before the question shows, reads up to Enter, and turns echo back on', async () => {
+    const s = streams({ columns: 0 });
+    const events: string[] = [];
+    Object.assign(s.stdin, { setRawMode: (on: boolean) => events.push(`raw ${on}`) });
+    s.stderr.on('data', (chunk: Buffer) => events.push(`shown ${JSON.stringify(chunk.toString())}`));
+    const answer = createIO(s).askSecret('PIN for key: ');
+    s.stdin.write('12x\u007f34\r');
+    assert.equal(await answer, '1234');
+    assert.deepEqual(events, ['raw true', 'shown "PIN for key: "', 'raw false', 'shown "\\n"']);
+  });
+});
