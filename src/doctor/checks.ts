@@ -177,8 +177,14 @@ export function healthVerdict(addr: string, health: VaultHealth & { performance_
 
 // ---------------------------------------------------------------------------------------------- keychain
 
-/** An item name tng never writes: reading it (absent) proves the keychain answers, without writing. */
+/**
+ * The item doctor writes, reads back and deletes. Reading alone does not prove access: a locked keyring
+ * still answers a search (an absent item reads as absent), and only a write is refused.
+ */
 export const KEYCHAIN_PROBE = 'doctor:probe';
+
+/** The probe's name in this process: doctors running at once must not read each other's probe. */
+export const keychainProbeKey = (): string => `${KEYCHAIN_PROBE}:${process.pid}`;
 
 export interface KeychainOutcome {
   check: CheckResult;
@@ -197,10 +203,26 @@ export async function keychainCheck(deps: Pick<Deps, 'keychain'>): Promise<Keych
       }
       return { check: ok('keychain', `TNG_KEYCHAIN=file: ${store.path} opens with ${ids.length} enrolled key${ids.length === 1 ? '' : 's'} (sealed; a touch opens it)`), store };
     }
-    await store.get(KEYCHAIN_PROBE);
-    return { check: ok('keychain', 'the OS keychain answers (service "tng")'), store };
+    await probeReadWrite(store);
+    return { check: ok('keychain', 'the OS keychain stores, reads and deletes an item (service "tng")'), store };
   } catch (error) {
     return { check: failFrom('keychain', error, ExitCode.keychain) };
+  }
+}
+
+async function probeReadWrite(store: SecretStore): Promise<void> {
+  const key = keychainProbeKey();
+  const written = `tng doctor ${Date.now()}`;
+  await store.set(key, written);
+  try {
+    const read = await store.get(key);
+    if (read !== written) {
+      throw new TngError('keychain', 'keychain.failed', 'The OS keychain did not return the item doctor stored in it.', {
+        hint: 'Check the Secret Service (gnome-keyring, KWallet, KeePassXC), or set TNG_KEYCHAIN=file after enrolling a key.',
+      });
+    }
+  } finally {
+    await store.delete(key);
   }
 }
 

@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startSandbox, type Sandbox } from '../sandbox/index.ts';
-import { createWorld, initProfile, login, type RunResult, type World } from './harness.ts';
+import { ROOT, TNG, createWorld, initProfile, login, runProcess, type RunResult, type World } from './harness.ts';
 
 interface DoctorCheck {
   name: string;
@@ -170,6 +170,31 @@ describe('tng doctor against the sandbox', () => {
       assert.equal(check('vault').status, 'ok');
       assert.equal(check('issuer').status, 'ok');
       assert.ok(Date.now() - started < 10_000);
+    } finally {
+      await world.dispose();
+    }
+  });
+
+  it('a locked keyring, which still answers reads: the keychain check fails naming the lock (exit 7), and leaves no probe behind', async () => {
+    const world = await freshWorld();
+    try {
+      const locked = join(ROOT, 'test', 'sandbox', 'with-keyring.sh');
+      const result = await runProcess('bash', [locked, '--locked', TNG, 'doctor', '--json', '--profile', world.profile], world.env);
+      const report = JSON.parse(result.stdout) as DoctorJson;
+      const keychain = report.checks.find((c) => c.name === 'keychain');
+      assert.equal(result.code, 7, result.stdout + result.stderr);
+      assert.deepEqual([keychain?.status, keychain?.detail], ['fail', 'The OS keychain is locked.']);
+      assert.match(keychain?.hint ?? '', /Unlock the login keyring/);
+      // In a keyring of its own, doctor writes the probe, reads it back and deletes it: nothing is left.
+      const own = await runProcess(
+        'bash',
+        [locked, 'bash', '-c', '"$0" doctor --json --profile "$1"; echo "doctor exit $?"; secret-tool search --all service tng 2>&1', TNG, world.profile],
+        world.env,
+      );
+      const [reportText, rest] = own.stdout.split(/(?<=\n)(?=doctor exit)/);
+      const answered = JSON.parse(reportText ?? '') as DoctorJson;
+      assert.deepEqual(answered.checks.find((c) => c.name === 'keychain')?.detail, 'the OS keychain stores, reads and deletes an item (service "tng")');
+      assert.equal(rest, 'doctor exit 0\n', own.stdout + own.stderr);
     } finally {
       await world.dispose();
     }

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Clock } from '../../../src/clock.ts';
-import { configCheck, healthVerdict, issuerCheck, keychainCheck, KEYCHAIN_PROBE, sessionCheck, vaultCheck } from '../../../src/doctor/checks.ts';
+import { configCheck, healthVerdict, issuerCheck, keychainCheck, keychainProbeKey, sessionCheck, vaultCheck } from '../../../src/doctor/checks.ts';
 import { TngError } from '../../../src/errors.ts';
 import type { SecretStore } from '../../../src/keychain/store.ts';
 import type { Fetch } from '../../../src/net/http.ts';
@@ -204,34 +204,66 @@ function memoryStore(items: Record<string, string> = {}, reads: string[] = []): 
       return items[key];
     },
     set: async () => {
-      throw new Error('doctor must never write to the keychain');
+      throw new Error('the session check must never write to the keychain');
     },
     delete: async () => {
-      throw new Error('doctor must never delete from the keychain');
+      throw new Error('the session check must never delete from the keychain');
+    },
+  };
+}
+
+/** A keychain that keeps items in a map and records each operation. */
+function recordingStore(ops: string[], keep: (value: string) => string | undefined = (value) => value): SecretStore {
+  const items = new Map<string, string>();
+  return {
+    get: async (key) => {
+      ops.push(`get ${key}`);
+      return items.get(key);
+    },
+    set: async (key, value) => {
+      ops.push(`set ${key}`);
+      const kept = keep(value);
+      if (kept !== undefined) items.set(key, kept);
+    },
+    delete: async (key) => {
+      ops.push(`delete ${key}`);
+      return items.delete(key);
     },
   };
 }
 
 describe('the keychain check', () => {
-  it('reads a probe item, and only reads', async () => {
-    const reads: string[] = [];
-    const store = memoryStore({}, reads);
+  it('stores a probe item, reads it back and deletes it, leaving nothing behind', async () => {
+    const ops: string[] = [];
+    const store = recordingStore(ops);
     const { check, store: answered } = await keychainCheck({ keychain: async () => store });
     assert.equal(check.status, 'ok');
+    assert.match(check.detail, /stores, reads and deletes/);
     assert.equal(answered, store);
-    assert.deepEqual(reads, [KEYCHAIN_PROBE]);
+    const probe = keychainProbeKey();
+    assert.deepEqual(ops, [`set ${probe}`, `get ${probe}`, `delete ${probe}`]);
+    assert.equal(await store.get(probe), undefined);
   });
 
-  it('fails with the keychain error\'s message and hint, exit 7', async () => {
-    const broken: SecretStore = {
-      ...memoryStore(),
-      get: async () => {
+  it('a keychain that refuses the write (a locked keyring answers reads) fails with its message and hint, exit 7', async () => {
+    const ops: string[] = [];
+    const locked: SecretStore = {
+      ...recordingStore(ops),
+      set: async () => {
         throw new TngError('keychain', 'keychain.locked', 'The OS keychain is locked.', { hint: 'Unlock the login keyring.' });
       },
     };
-    const { check, store } = await keychainCheck({ keychain: async () => broken });
+    const { check, store } = await keychainCheck({ keychain: async () => locked });
     assert.deepEqual([check.status, check.detail, check.hint, check.exitCode], ['fail', 'The OS keychain is locked.', 'Unlock the login keyring.', 7]);
     assert.equal(store, undefined);
+  });
+
+  it('a keychain that returns something else than was stored fails, exit 7, and the probe is still deleted', async () => {
+    const ops: string[] = [];
+    const { check } = await keychainCheck({ keychain: async () => recordingStore(ops, () => 'other') });
+    assert.deepEqual([check.status, check.exitCode], ['fail', 7]);
+    assert.match(check.detail, /did not return the item/);
+    assert.equal(ops.at(-1), `delete ${keychainProbeKey()}`);
   });
 
   it('any other failure of the keychain is still exit 7', async () => {
