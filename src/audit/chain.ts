@@ -14,7 +14,7 @@ import { closeSync, fchmodSync, fstatSync, fsyncSync, openSync, readFileSync, re
 import canonicalize from 'canonicalize';
 import { TngError } from '../errors.ts';
 import { syncDir } from '../state/atomic.ts';
-import { withLock } from '../state/lock.ts';
+import { withLock, type LockOptions } from '../state/lock.ts';
 import { auditFileError, auditPath } from './file.ts';
 import { makeDirectory } from '../state/make-dir.ts';
 
@@ -58,6 +58,8 @@ export interface AppendOptions {
   now?: () => number;
   /** Gives up waiting for the audit lock (exit 130). */
   signal?: AbortSignal;
+  /** Told once when another process has held the audit lock for a while (see {@link LockOptions.onWait}). */
+  onLockWait?: LockOptions['onWait'];
 }
 
 /** The public values of an enrolled credential, as an `enroll` entry records them. */
@@ -375,7 +377,7 @@ async function withTrail<T>(
   } catch (error) {
     throw auditFileError(error, stateDir);
   }
-  return withLock(stateDir, LOCK_NAME, { timeoutMs: LOCK_TIMEOUT_MS, signal: options.signal }, async () => {
+  return withLock(stateDir, LOCK_NAME, { timeoutMs: LOCK_TIMEOUT_MS, signal: options.signal, onWait: options.onLockWait }, async () => {
     const { fd, created } = openTrail(stateDir);
     try {
       const tail = readTail(fd);

@@ -36,7 +36,13 @@ export async function touchAndSign(
         touched = await touch(profile, clientDataHash, { openDataKey: options.openDataKey, purpose: options.purpose }, deps, authenticator);
         return { auth_data: Buffer.from(touched.authData).toString('base64url'), signature: Buffer.from(touched.signature).toString('base64url') };
       },
-      { enrollment: enrolled, signal: deps.signal, ...(options.id !== undefined ? { id: options.id } : {}) },
+      {
+        enrollment: enrolled,
+        signal: deps.signal,
+        // The lock is held across a touch: a wait behind another process's touch can be long.
+        onLockWait: { afterMs: 1000, notify: (pid) => deps.io.info(`Waiting for another tng process${pid === undefined ? '' : ` (PID ${pid})`} to finish its audit entry (it may be waiting for a touch)…`) },
+        ...(options.id !== undefined ? { id: options.id } : {}),
+      },
     );
     return { entry, touched: touched as TouchResult };
   } finally {

@@ -183,7 +183,14 @@ export async function login(profile: Profile, options: LoginOptions, deps: Login
   // When the command was started, not when it got here: of two logins started together, one whose process
   // was slower to get going still counts the other's session as new, and makes no second refresh.
   const startedAt = deps.clock.now() - performance.now();
-  const lock = { timeoutMs: options.timeoutMs + 60_000, signal: deps.signal };
+  const lock = {
+    timeoutMs: options.timeoutMs + 60_000,
+    signal: deps.signal,
+    onWait: {
+      afterMs: 1000,
+      notify: (pid: number | undefined) => deps.io.info(`Waiting for another tng login for profile "${profile.name}"${pid === undefined ? '' : ` (PID ${pid})`} to finish…`),
+    },
+  };
   if (profile.vaultAuth === 'oidc' && options.deviceCode) {
     throw usageError('login.device-code-oidc', 'The device-code login is not available with vault_auth = "oidc" (Vault does the OIDC login itself).', 'Log in through the browser, or use vault_auth = "jwt".');
   }

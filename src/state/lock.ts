@@ -16,6 +16,8 @@ export interface LockOptions {
   signal?: AbortSignal;
   /** A lock older than this is stale whatever its holder (guards against PID reuse and other hosts). */
   staleAfterMs?: number;
+  /** Told once, when this process has waited `afterMs` for a live holder: a wait a person should hear about. */
+  onWait?: { afterMs: number; notify: (holderPid: number | undefined) => void };
 }
 
 export interface WaitingLockOptions<T> extends LockOptions {
@@ -90,6 +92,8 @@ export async function withLock<T>(stateDir: string, name: string, options: Waiti
   const staleAfter = options.staleAfterMs ?? 10 * 60_000;
   const deadline = Date.now() + options.timeoutMs;
   let waited = false;
+  let waitingSince: number | undefined;
+  let notified = false;
 
   for (;;) {
     if (options.signal?.aborted) {
@@ -117,6 +121,11 @@ export async function withLock<T>(stateDir: string, name: string, options: Waiti
       throw new TngError('unavailable', 'lock.timeout', `Another tng process (PID ${holder && holder !== 'garbled' ? holder.pid : '?'}) has held the ${name} lock for too long.`, {
         hint: `Wait for it to finish, or end it; the lock is ${path}.`,
       });
+    }
+    waitingSince ??= Date.now();
+    if (options.onWait !== undefined && !notified && Date.now() - waitingSince >= options.onWait.afterMs) {
+      notified = true;
+      options.onWait.notify(holder === undefined || holder === 'garbled' ? undefined : holder.pid);
     }
     await new Promise((resolve) => setTimeout(resolve, POLL_MS + Math.random() * POLL_MS));
     waited = true;

@@ -320,7 +320,7 @@ describe('fault matrix: Ctrl-C wherever tng waits', () => {
     }
   });
 
-  it('waiting for another login\'s lock: exit 130 at once; the other login finishes and its lock is its own to remove', async () => {
+  it('waiting for another login\'s lock: says so, naming its PID; Ctrl-C is exit 130 at once; the other login finishes and its lock is its own to remove', async () => {
     const { world, accessor } = await loggedIn();
     try {
       sandbox.vault.fault({ path: 'auth/jwt/login', delayMs: 4000, times: 1 });
@@ -329,7 +329,8 @@ describe('fault matrix: Ctrl-C wherever tng waits', () => {
       assert.ok(await exists(lockFile(world)), 'the first login never took the lock');
       const holderLock = await readFile(lockFile(world), 'utf8');
       const waiter = world.start(['login', '--profile', world.profile], { tty: true });
-      await sleep(800); // waiting on the lock by now
+      const notice = await waiter.waitFor(/^Waiting for another tng login for profile "\S+" \(PID (\d+)\) to finish…$/m);
+      assert.equal(Number(notice[1]), holder.child.pid);
       waiter.child.stdin.write('\u0003');
       const interrupted = await waiter.exited;
       assertFailure(interrupted, 130, /^tng: Interrupted while waiting for another tng process\.$/, /again/);

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parse } from 'smol-toml';
 import { createOsKeychain } from '../../src/keychain/os.ts';
@@ -190,6 +192,32 @@ describe('touch-gated login', () => {
       const refused = await world.run(['credential-process', '--profile', world.profile, '--role', 'deploy']);
       assert.equal(refused.code, 5);
       assert.equal(refused.stdout, '');
+    } finally {
+      primary.setTouch({ kind: 'auto', delayMs: 50 });
+      await world.dispose();
+    }
+  });
+});
+
+describe('the audit lock across a touch', () => {
+  it('an exec waiting behind another exec\'s touch (on another key) says so, naming its PID, and both finish', async () => {
+    const world = await enrolledWorld();
+    try {
+      const added = await world.run(['enroll', '--add', '--profile', world.profile, '--uv', 'discouraged'], { env: { TNG_FIDO2_DEVICE: `${primary.device},${backup.device}` } });
+      assert.equal(added.code, 0, added.stderr);
+      assert.equal((await world.run(['init', '--profile', world.profile, '--touch', 'exec'])).code, 0);
+      primary.setTouch({ kind: 'auto', delayMs: 2500 });
+      const first = world.start(['exec', '--profile', world.profile, '--', 'true']);
+      const lock = join(world.state, 'locks', 'audit.lock');
+      for (let i = 0; i < 100 && !existsSync(lock); i++) await new Promise((r) => setTimeout(r, 25));
+      assert.ok(existsSync(lock), 'the first exec never took the audit lock');
+      // The backup key is free: what the second exec waits for is the audit lock the first holds across its touch.
+      const second = world.start(['exec', '--profile', world.profile, '--', 'true'], { env: { TNG_FIDO2_DEVICE: backup.device } });
+      const notice = await second.waitFor(/^Waiting for another tng process \(PID (\d+)\) to finish its audit entry \(it may be waiting for a touch\)…$/m);
+      assert.equal(Number(notice[1]), first.child.pid);
+      const [a, b] = await Promise.all([first.exited, second.exited]);
+      assert.deepEqual([a.code, b.code], [0, 0], a.stderr + b.stderr);
+      assert.doesNotMatch(a.stderr, /Waiting for/);
     } finally {
       primary.setTouch({ kind: 'auto', delayMs: 50 });
       await world.dispose();

@@ -35,6 +35,26 @@ describe('withLock', () => {
     assert.deepEqual(await readdir(join(dir, 'locks')), []);
   });
 
+  it('onWait: told once, with the holder\'s PID, after waiting its time; never when the lock was free or freed sooner', async () => {
+    const dir = await newDir();
+    const told: Array<number | undefined> = [];
+    const notice = (afterMs: number) => ({ afterMs, notify: (pid: number | undefined) => told.push(pid) });
+    await withLock(dir, 'x', { timeoutMs: 5000, onWait: notice(0) }, async () => undefined);
+    assert.deepEqual(told, [], 'a free lock is taken without a notice');
+
+    let release: () => void = () => undefined;
+    const holding = withLock(dir, 'x', { timeoutMs: 5000 }, () => new Promise<void>((resolve) => (release = resolve)));
+    const patient = withLock(dir, 'x', { timeoutMs: 5000, onWait: notice(10_000) }, async () => 'patient');
+    const waiter = withLock(dir, 'x', { timeoutMs: 5000, onWait: notice(200) }, async () => 'waited');
+    await sleep(100);
+    assert.deepEqual(told, [], 'not before its time');
+    await sleep(400);
+    assert.deepEqual(told, [process.pid], 'once, naming the holder');
+    release();
+    assert.deepEqual(await Promise.all([holding, patient, waiter]), [undefined, 'patient', 'waited']);
+    assert.deepEqual(told, [process.pid], 'only the waiter that waited its time was told');
+  });
+
   it('afterRelease: waiters finish with its result once the holder releases, without taking the lock; undefined takes it', async () => {
     const dir = await newDir();
     let cache: string | undefined;
