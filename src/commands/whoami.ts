@@ -41,7 +41,7 @@ export function formatWhoami(report: WhoamiReport, nowMs: number): string[] {
     `Hardware  ${hardware ? `credential ${hardware.credential_id.slice(0, 12)}… (AAGUID ${hardware.aaguid})` : 'not enrolled'}`,
     `Identity  ${oidc.email ?? oidc.subject ?? 'unknown'}${oidc.groups && oidc.groups.length > 0 ? ` [${oidc.groups.join(', ')}]` : ''} at ${oidc.issuer}; ID token ${expiry('expires', oidc.expires_at, nowMs)}`,
     `Vault     ${vault.display_name} at ${vault.addr}; policies ${vault.policies.join(', ') || 'none'}; token ${expiry('expires', vault.expires_at, nowMs)}${vault.renewable ? ' (renewable)' : ''}`,
-    `AWS       ${aws ? `${aws.arn}; credentials ${expiry('expire', aws.expires_at, nowMs)}` : 'none'}`,
+    `AWS       ${aws ? `${aws.arn ?? aws.access_key_id}; credentials ${expiry('expire', aws.expires_at, nowMs)}` : 'none'}`,
     `Audit     ${audit.entries} entries${audit.last_id ? `, last ${audit.last_id}` : ''}${audit.verified ? '' : ' (NOT verified)'}`,
   ];
 }

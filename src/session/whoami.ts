@@ -21,7 +21,8 @@ export interface WhoamiReport {
     expires_at: string;
     renewable: boolean;
   };
-  aws: null | { arn: string; account: string; user_id: string; access_key_id: string; expires_at: string };
+  /** `arn`, `account` and `user_id` are null where tng cannot know them: without the live STS check (`--no-verify`, expired credentials), `user_id` always. */
+  aws: null | { arn: string | null; account: string | null; user_id: string | null; access_key_id: string; expires_at: string };
   audit: AuditSummary;
 }
 
@@ -68,15 +69,15 @@ async function awsPart(profile: Profile, role: string, verify: boolean, deps: Pi
   const { cachedAwsCredentials } = await import('../aws/provider.ts');
   const credentials = await cachedAwsCredentials(await deps.keychain(), profile.name, role, profile.awsRoleArn);
   if (credentials === undefined) return null;
-  const known = { arn: credentials.arn ?? '', account: accountOf(credentials.arn) ?? '', user_id: '' };
+  const known = { arn: credentials.arn || null, account: accountOf(credentials.arn) ?? null, user_id: null };
   const live = verify && credentials.expiresAt > deps.clock.now() / 1000;
   const identity = live
     ? await (await import('../aws/sts.ts')).callerIdentity(credentials, { region: profile.awsRegion ?? 'us-east-1', env: deps.env })
     : undefined;
   return {
-    arn: identity?.arn ?? known.arn,
-    account: identity?.account ?? known.account,
-    user_id: identity?.userId ?? known.user_id,
+    arn: identity?.arn || known.arn,
+    account: identity?.account || known.account,
+    user_id: identity?.userId || known.user_id,
     access_key_id: credentials.accessKeyId,
     expires_at: isoFromEpochSeconds(credentials.expiresAt),
   };

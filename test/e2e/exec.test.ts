@@ -358,6 +358,14 @@ describe('AWS credential issuance', () => {
     assert.match(aws.access_key_id ?? '', /^ASIA/);
     assert.ok(Date.parse(aws.expires_at ?? '') > Date.now());
     assert.ok(sandbox.sts.requests().some((r) => r.action === 'GetCallerIdentity' && r.accessKeyId === aws.access_key_id && r.status === 200));
+
+    // --no-verify asks STS nothing: what tng knows from Vault, and null for the user id only STS knows.
+    const calls = sandbox.sts.requests().length;
+    const offline = await world.run(['whoami', '--json', '--no-verify', '--profile', world.profile]);
+    assert.equal(offline.code, 0, offline.stderr);
+    const known = (JSON.parse(offline.stdout) as { aws: Record<string, string | null> }).aws;
+    assert.deepEqual(known, { ...aws, user_id: null });
+    assert.equal(sandbox.sts.requests().length, calls);
   });
 });
 

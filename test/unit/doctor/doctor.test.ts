@@ -56,14 +56,23 @@ function servers(options: { sealed?: boolean; arrive?: () => Promise<void> } = {
   };
 }
 
+/** An empty keychain where doctor may write (and delete) only its probe item. */
 function store(arrive?: () => Promise<void>): SecretStore {
+  const probes = new Map<string, string>();
+  const onlyProbe = (key: string) => assert.ok(key.startsWith('doctor:probe'), `doctor wrote ${key} to the keychain`);
   return {
-    get: async () => {
+    get: async (key) => {
       await arrive?.();
-      return undefined;
+      return probes.get(key);
     },
-    set: async () => assert.fail('doctor wrote to the keychain'),
-    delete: async () => assert.fail('doctor deleted from the keychain'),
+    set: async (key, value) => {
+      onlyProbe(key);
+      probes.set(key, value);
+    },
+    delete: async (key) => {
+      onlyProbe(key);
+      return probes.delete(key);
+    },
   };
 }
 
