@@ -216,9 +216,22 @@ export function networkError(error: unknown, server: string, url: string): TngEr
       cause: error,
     });
   }
+  const tunnel = /Proxy response \((\d{3})\) !== 200 when HTTP Tunneling/.exec(rootMessage(error));
+  if (tunnel) return proxyRefused(Number(tunnel[1]), server, url, error);
   const detail = code ?? rootMessage(error);
   return new TngError('unavailable', 'net.unreachable', `Cannot reach ${server} at ${url} (${detail}).`, {
     hint: 'Check that the address is right and the server is up, then retry.',
     cause: error,
   });
+}
+
+/** The proxy (HTTPS_PROXY / HTTP_PROXY) answered tng's CONNECT with something else than 200. */
+function proxyRefused(status: number, server: string, url: string, cause: unknown): TngError {
+  const host = URL.canParse(url) ? new URL(url).hostname : url;
+  const hint =
+    status === 407
+      ? `The proxy wants credentials: give them in the proxy variable (http://USER:PASSWORD@HOST:PORT), or list ${host} in NO_PROXY.`
+      : `Check HTTPS_PROXY / HTTP_PROXY and NO_PROXY, and that the proxy lets this machine reach ${host}.`;
+  const reason = status === 407 ? 'HTTP 407: it wants credentials' : `HTTP ${status}`;
+  return new TngError('unavailable', 'net.proxy-refused', `The proxy refused to connect tng to ${server} at ${url} (${reason}).`, { hint, cause });
 }

@@ -41,6 +41,35 @@ describe('proxies', () => {
       await proxy.close();
     }
   });
+
+  it('a proxy that wants credentials: exit 6 saying so (not "cannot reach"); with them in HTTPS_PROXY it works, and they are never printed', async () => {
+    const credentials = { username: 'alice', password: 'proxy-pass-7f3a' };
+    const proxy = await startProxySandbox({ hosts: { 'vault.sandbox.test': `127.0.0.1:${httpsVault.port}` }, requireAuth: credentials });
+    const world = await createWorld();
+    try {
+      await initProfile({ ...world }, { ...sandbox, vaultAddr: httpsVault.addr }, ['--vault-cacert', pki.caPath]);
+      const refused = await login(world, [], { HTTPS_PROXY: proxy.url });
+      assert.equal(refused.code, 6, refused.stdout);
+      const lines = refused.stdout.split('\n');
+      const at = lines.findIndex((line) => line.startsWith('tng: '));
+      assert.equal(lines[at], `tng: The proxy refused to connect tng to Vault at ${httpsVault.addr} (HTTP 407: it wants credentials).`);
+      assert.match(lines[at + 1] ?? '', /^hint: The proxy wants credentials: give them in the proxy variable \(http:\/\/USER:PASSWORD@HOST:PORT\), or list vault\.sandbox\.test in NO_PROXY\.$/);
+
+      const withCredentials = new URL(proxy.url);
+      withCredentials.username = credentials.username;
+      withCredentials.password = credentials.password;
+      const env = { HTTPS_PROXY: withCredentials.href };
+      const result = await login(world, [], env);
+      assert.equal(result.code, 0, result.stdout);
+      const who = await world.run(['whoami', '--profile', world.profile], { env: { ...env, TNG_DEBUG: '1' } });
+      assert.equal(who.code, 0, who.stderr);
+      for (const output of [refused.stdout, result.stdout, who.stdout, who.stderr]) assert.ok(!output.includes(credentials.password), output);
+      assert.ok(proxy.requests().some((r) => r.method === 'CONNECT' && r.status === 200));
+    } finally {
+      await world.dispose();
+      await proxy.close();
+    }
+  });
 });
 
 describe('TLS trust', () => {

@@ -61,6 +61,23 @@ describe('network errors', () => {
     }
   });
 
+  it('a proxy that refuses the tunnel (not 407): exit 6 naming the status and the destination, not "cannot reach"', async () => {
+    const proxy = createServer();
+    proxy.on('connect', (_request, socket) => socket.end('HTTP/1.1 403 Forbidden\r\n\r\n'));
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    const proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+    try {
+      const fetch = await createFetch({ env: { HTTPS_PROXY: proxyUrl } });
+      const url = 'https://vault.example.com:8200';
+      const error = await fetch(`${url}/v1/sys/health`).then(() => undefined, (e: unknown) => networkError(e, 'Vault', url));
+      assert.ok(error instanceof TngError);
+      assert.deepEqual([error.exitCode, error.code, error.message], [6, 'net.proxy-refused', `The proxy refused to connect tng to Vault at ${url} (HTTP 403).`]);
+      assert.match(error.hint ?? '', /NO_PROXY.*vault\.example\.com/);
+    } finally {
+      proxy.close();
+    }
+  });
+
   it('an unreadable vault_cacert is a usage error', async () => {
     await assert.rejects(createFetch({ cacertPath: '/nonexistent/ca.pem' }), (error: unknown) => error instanceof TngError && error.exitCode === 2);
   });
