@@ -136,7 +136,8 @@ export async function plaintextCheck(env: NodeJS.ProcessEnv, files: PlaintextFil
   }
   let tokenFile = false;
   try {
-    tokenFile = await files.isFile(vaultToken);
+    // An empty file, or one holding only whitespace, holds no token.
+    tokenFile = (await files.isFile(vaultToken)) && ((await files.read(vaultToken)) ?? '').trim() !== '';
   } catch (error) {
     findings.push(`cannot check ${vaultToken} (${errorCode(error)})`);
   }

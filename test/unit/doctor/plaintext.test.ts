@@ -83,6 +83,13 @@ describe('the plaintext check', () => {
     assert.match(check.detail, /\/home\/u\/\.vault-token/);
   });
 
+  it('an empty ~/.vault-token, or one holding only whitespace, holds no token', async () => {
+    for (const text of ['', '\n', '  \r\n']) {
+      const check = await plaintextCheck(env, fakeFiles({ '/home/u/.vault-token': text }));
+      assert.equal(check.status, 'ok', JSON.stringify(text));
+    }
+  });
+
   it('warns about AKIA keys and ~/.vault-token, naming files and sections but never a value', async () => {
     const files = fakeFiles({
       '/home/u/.aws/credentials': `[default]\naws_access_key_id = ${LONG}\naws_secret_access_key = ${SECRET}\n[profile x]\naws_access_key_id = ${LONG}\n`,
