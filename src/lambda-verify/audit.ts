@@ -22,7 +22,8 @@ const short = (id: string) => (id.length > 13 ? `${id.slice(0, 8)}…` : id);
 
 export function evaluateAudit(auditId: string | undefined, source: AuditSource | { where: string; malformed: string }): CheckResult {
   const fail = (detail: string): CheckResult => ({ name: 'audit', ok: false, detail });
-  if (auditId === undefined || auditId.trim() === '') return fail('no tng:audit-id tag: nothing ties the deployment to a recorded, signed `tng exec`');
+  if (auditId === undefined) return fail('no tng:audit-id tag: nothing ties the deployment to a recorded, signed `tng exec`');
+  if (auditId.trim() === '') return fail('the tng:audit-id tag is empty: nothing ties the deployment to a recorded, signed `tng exec`');
   if ('malformed' in source) return fail(`${source.where} cannot be read: ${source.malformed}`);
   const { report, entries, where } = source;
   if (!report.ok) {

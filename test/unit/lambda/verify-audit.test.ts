@@ -51,7 +51,7 @@ describe('lambda verify: the audit check', () => {
 
   it('no tag, an unknown id, a session, an unsigned login or an exec without a signed login fail', async () => {
     assert.match((await check(undefined)).detail, /^no tng:audit-id tag/);
-    assert.match((await check('  ')).detail, /^no tng:audit-id tag/);
+    assert.match((await check('  ')).detail, /^the tng:audit-id tag is empty: nothing ties the deployment/);
     const unknown = await check('not-an-entry');
     assert.equal(unknown.ok, false);
     assert.match(unknown.detail, /^tng:audit-id not-an-entry names no entry of the local audit trail .*pass that trail's `tng audit export` with --audit FILE/);
