@@ -31,7 +31,7 @@ export function exitCodeOf(io: IO, error: unknown, debug: boolean): number {
 }
 
 /**
- * Runs one command with the deps and Ctrl-C handling every command gets; `handle` may claim errors of its
+ * Runs one command with the deps and the signal handling (Ctrl-C, SIGTERM, SIGHUP) every command gets; `handle` may claim errors of its
  * own (the command line's) before the common reporting.
  */
 export async function runCommand(
@@ -43,21 +43,37 @@ export async function runCommand(
   const debug = env.TNG_DEBUG === '1';
   reportTiming('start-up: Node and tng loaded', 0);
   const interrupt = new AbortController();
-  const onSigint = () => {
+  // SIGTERM and SIGHUP (a closed terminal) stop tng's own waits as Ctrl-C does: a touch is cancelled at the
+  // key, locks are released, the terminal is restored. The exit status is still the signal's.
+  let terminated: number | undefined;
+  const stop = (code: number) => {
     interrupt.abort();
-    // Whatever is not listening for the abort still ends promptly, as Ctrl-C should.
-    setTimeout(() => process.exit(ExitCode.interrupted), 1000).unref();
+    // Whatever is not listening for the abort still ends promptly.
+    setTimeout(() => process.exit(code), 1000).unref();
   };
-  process.on('SIGINT', onSigint);
-  const deps = createDeps(env, interrupt.signal, io, () => process.off('SIGINT', onSigint));
+  const onSigint = () => stop(ExitCode.interrupted);
+  const onTerminate = (signal: NodeJS.Signals) => {
+    terminated ??= 128 + (signal === 'SIGHUP' ? 1 : 15);
+    stop(terminated);
+  };
+  const listen = (on: boolean) => {
+    const method = on ? 'on' : 'off';
+    process[method]('SIGINT', onSigint);
+    process[method]('SIGTERM', onTerminate);
+    process[method]('SIGHUP', onTerminate);
+  };
+  listen(true);
+  const deps = createDeps(env, interrupt.signal, io, () => listen(false));
+  let code: number;
   try {
-    return await body(deps);
+    code = await body(deps);
   } catch (error) {
-    return handle?.(error, io) ?? exitCodeOf(io, error, debug);
+    code = handle?.(error, io) ?? exitCodeOf(io, error, debug);
   } finally {
-    process.off('SIGINT', onSigint);
+    listen(false);
     await io.flush();
   }
+  return terminated ?? code;
 }
 
 /**

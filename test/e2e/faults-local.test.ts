@@ -56,6 +56,17 @@ async function interruptWhen(running: Running, pattern: RegExp, timeoutMs = 15_0
   return result;
 }
 
+/** Records what an interrupted login must leave as it was (the state dir, the sealed refresh token, the session); the returned check compares. */
+async function asBefore(world: World, accessor: string): Promise<() => Promise<void>> {
+  const sealed = await storedItem(world, 'refresh-token');
+  const before = await stateSnapshot(world);
+  return async () => {
+    assert.deepEqual(await stateSnapshot(world), before);
+    assert.equal(await storedItem(world, 'refresh-token'), sealed);
+    await assertSessionKept(world, accessor);
+  };
+}
+
 describe('fault matrix: the keychain', () => {
   it('absent (no D-Bus session): exit 7 at once for login on a terminal (no browser) and for exec; the session is still there afterwards', async () => {
     const { world, accessor } = await loggedIn();
@@ -247,8 +258,7 @@ describe('fault matrix: Ctrl-C wherever tng waits', () => {
   it('waiting for the touch: exit 130, the key is told to stop (CTAPHID CANCEL); nothing sealed, signed or audited', async () => {
     const { world, accessor } = await enrolled();
     try {
-      const sealed = await storedItem(world, 'refresh-token');
-      const before = await stateSnapshot(world);
+      const unchanged = await asBefore(world, accessor);
       const cancels = key.stats().cancels;
       key.setTouch({ kind: 'never' });
       const running = world.start(['login', '--profile', world.profile], { tty: true });
@@ -256,9 +266,31 @@ describe('fault matrix: Ctrl-C wherever tng waits', () => {
       key.setTouch({ kind: 'auto', delayMs: 30 });
       assertFailure(result, 130, /^tng: (Login )?[Ii]nterrupted/, /again/);
       assert.ok(key.stats().cancels > cancels, 'no CTAPHID CANCEL reached the key');
-      assert.deepEqual(await stateSnapshot(world), before);
-      assert.equal(await storedItem(world, 'refresh-token'), sealed);
-      await assertSessionKept(world, accessor);
+      await unchanged();
+    } finally {
+      key.setTouch({ kind: 'auto', delayMs: 30 });
+      await world.dispose();
+    }
+  });
+
+  it('SIGTERM or SIGHUP while waiting for the touch: the key is told to stop (CTAPHID CANCEL), the exit status is the signal\'s (143, 129), nothing changed', async () => {
+    const { world, accessor } = await enrolled();
+    try {
+      const unchanged = await asBefore(world, accessor);
+      for (const [signal, status] of [['SIGTERM', 143], ['SIGHUP', 129]] as const) {
+        const cancels = key.stats().cancels;
+        key.setTouch({ kind: 'never' });
+        const running = world.start(['login', '--profile', world.profile]);
+        await running.waitFor(/Touch your security key/);
+        running.child.kill(signal);
+        const started = Date.now();
+        const result = await running.exited;
+        key.setTouch({ kind: 'auto', delayMs: 30 });
+        assert.ok(Date.now() - started < 3000, `tng took ${Date.now() - started} ms to stop after ${signal}`);
+        assert.equal(result.code, status, `${signal}: ${result.stderr}`);
+        assert.ok(key.stats().cancels > cancels, `${signal}: no CTAPHID CANCEL reached the key`);
+      }
+      await unchanged();
     } finally {
       key.setTouch({ kind: 'auto', delayMs: 30 });
       await world.dispose();
