@@ -179,12 +179,10 @@ export function healthVerdict(addr: string, health: VaultHealth & { performance_
 
 /**
  * The item doctor writes, reads back and deletes. Reading alone does not prove access: a locked keyring
- * still answers a search (an absent item reads as absent), and only a write is refused.
+ * still answers a search (an absent item reads as absent), and only a write is refused. Named per process:
+ * doctors running at once must not read each other's probe.
  */
-export const KEYCHAIN_PROBE = 'doctor:probe';
-
-/** The probe's name in this process: doctors running at once must not read each other's probe. */
-export const keychainProbeKey = (): string => `${KEYCHAIN_PROBE}:${process.pid}`;
+export const keychainProbeKey = (): string => `doctor:probe:${process.pid}`;
 
 export interface KeychainOutcome {
   check: CheckResult;
