@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import { readConfigFile } from '../config/file.ts';
 import type { Deps } from '../deps.ts';
 import { usageError } from '../errors.ts';
-import { tokenHelperKey } from '../keychain/store.ts';
+import { bareNamespace, bareVaultAddr, tokenHelperKey } from '../keychain/store.ts';
 import { loadSession } from '../session/session.ts';
 import { type Done } from './shared.ts';
 
@@ -34,16 +34,12 @@ Examples:
     });
 }
 
-const normalise = (addr: string) => addr.replace(/\/+$/, '');
-/** A namespace as Vault reads it: `team1`, `team1/` and `/team1/` are one (as in tokenHelperKey). */
-const bareNamespace = (namespace: string | undefined) => namespace?.replace(/^\/+|\/+$/g, '') || undefined;
-
 /**
  * The Vault CLI's token-helper protocol: `get` prints the token stored for VAULT_ADDR (+ namespace), else
  * the session token of the profile whose vault_addr matches, else nothing; no trailing newline.
  */
 export async function runTokenHelper(options: TokenHelperOptions, deps: Deps): Promise<number> {
-  const addr = deps.env.VAULT_ADDR ? normalise(deps.env.VAULT_ADDR) : undefined;
+  const addr = deps.env.VAULT_ADDR ? bareVaultAddr(deps.env.VAULT_ADDR) : undefined;
   const namespace = bareNamespace(deps.env.VAULT_NAMESPACE);
   if (addr === undefined) {
     if (options.operation === 'get') return 0;
@@ -70,7 +66,7 @@ export async function runTokenHelper(options: TokenHelperOptions, deps: Deps): P
       const config = await readConfigFile(deps.paths.config);
       const names = Object.keys(config.profiles).filter((name) => {
         const profile = config.profiles[name];
-        return profile?.vault_addr !== undefined && normalise(profile.vault_addr) === addr && bareNamespace(profile.vault_namespace) === namespace;
+        return profile?.vault_addr !== undefined && bareVaultAddr(profile.vault_addr) === addr && bareNamespace(profile.vault_namespace) === namespace;
       });
       const preferred = options.profile ?? deps.env.TNG_PROFILE ?? config.default_profile;
       const ordered = preferred && names.includes(preferred) ? [preferred, ...names.filter((n) => n !== preferred)] : names;

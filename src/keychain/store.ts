@@ -31,7 +31,14 @@ export function itemKey(profile: string, kind: ItemKind): string {
   return `profile:${profile}:${kind}`;
 }
 
+/** A Vault address without trailing slashes: `https://vault:8200/` and `https://vault:8200` are one. */
+export const bareVaultAddr = (addr: string): string => addr.replace(/\/+$/, '');
+
+/** A namespace as Vault reads it: `team1`, `team1/` and `/team1/` are one; none, or only slashes, is none. */
+export const bareNamespace = (namespace: string | undefined): string | undefined => namespace?.replace(/^\/+|\/+$/g, '') || undefined;
+
 /** The item `tng token-helper store` keeps for one Vault address (+ namespace), as the Vault CLI keys it. */
 export function tokenHelperKey(vaultAddr: string, namespace: string | undefined): string {
-  return `vault-token:${vaultAddr.replace(/\/+$/, '')}${namespace ? `|${namespace.replace(/^\/+|\/+$/g, '')}` : ''}`;
+  const bare = bareNamespace(namespace);
+  return `vault-token:${bareVaultAddr(vaultAddr)}${bare ? `|${bare}` : ''}`;
 }
