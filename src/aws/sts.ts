@@ -2,7 +2,7 @@ import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { TngError, describe } from '../errors.ts';
 import type { AwsCredentials } from './credentials.ts';
 import { configuredEndpoint } from './endpoints.ts';
-import { awsRequestHandler, sdkCredentials } from './transport.ts';
+import { awsProxyFor, awsRequestHandler, sdkCredentials } from './transport.ts';
 
 export interface CallerIdentity {
   arn: string;
@@ -44,8 +44,13 @@ export async function callerIdentity(credentials: AwsCredentials, options: { reg
         cause: error,
       });
     }
-    throw new TngError('unavailable', 'aws.sts-unavailable', `Cannot reach STS at ${endpoint} (${name || describe(error)}).`, {
-      hint: 'Check the network (and HTTPS_PROXY), or use `tng whoami --no-verify`.',
+    const proxy = status === undefined ? awsProxyFor(endpoint) : undefined;
+    const through = proxy === undefined ? '' : ` through the proxy ${new URL(proxy).origin}`;
+    throw new TngError('unavailable', 'aws.sts-unavailable', `Cannot reach STS at ${endpoint}${through} (${name || describe(error)}).`, {
+      hint:
+        proxy === undefined
+          ? 'Check the network (and HTTPS_PROXY), or use `tng whoami --no-verify`.'
+          : `Check that the proxy in HTTPS_PROXY is right and up, or list ${new URL(endpoint).hostname} in NO_PROXY; or use \`tng whoami --no-verify\`.`,
       cause: error,
     });
   } finally {

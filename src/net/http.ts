@@ -47,6 +47,42 @@ function proxyUrl(variable: string, value: string): string {
   return url.href;
 }
 
+const DEFAULT_PORTS: Record<string, number> = { 'http:': 80, 'https:': 443 };
+
+/**
+ * The proxy a request to `url` goes through, or undefined when it goes straight: loopback never uses one, and
+ * NO_PROXY is read as undici's EnvHttpProxyAgent reads it (`*`; host or domain suffix, with an optional port),
+ * which routes the requests themselves.
+ */
+export function proxyFor(url: URL, proxies: ReturnType<typeof proxySettings>): string | undefined {
+  const proxy = url.protocol === 'https:' ? proxies.httpsProxy : proxies.httpProxy;
+  if (proxy === undefined || isLoopbackHost(url.hostname)) return undefined;
+  const noProxy = proxies.noProxy ?? '';
+  if (noProxy.trim() === '*') return undefined;
+  const host = url.host.replace(/:\d*$/, '').toLowerCase();
+  const port = Number.parseInt(url.port, 10) || DEFAULT_PORTS[url.protocol] || 0;
+  for (const entry of noProxy.split(/[,\s]/)) {
+    if (entry === '') continue;
+    const parsed = /^(.+):(\d+)$/.exec(entry);
+    const name = (parsed ? (parsed[1] as string) : entry).replace(/^\*?\./, '').toLowerCase();
+    if (parsed && Number.parseInt(parsed[2] as string, 10) !== port) continue;
+    if (host === name || host.endsWith(`.${name}`)) return undefined;
+  }
+  return proxy;
+}
+
+/** A request that failed on its way through a proxy: {@link networkError} names the proxy, not only the server. */
+export class ProxiedRequestError extends Error {
+  constructor(
+    /** The proxy's origin: never its user name or password. */
+    readonly proxy: string,
+    cause: unknown,
+  ) {
+    super(`request through the proxy ${proxy} failed`, { cause });
+    this.name = 'ProxiedRequestError';
+  }
+}
+
 /** Sends loopback destinations straight to their socket and everything else through the proxy rules. */
 class LoopbackBypass extends Dispatcher {
   constructor(
@@ -106,7 +142,13 @@ export async function createFetch(options: HttpOptions = {}): Promise<Fetch> {
     for (let redirects = 0; ; redirects++) {
       const target = url;
       const send = () => undiciFetch(target, { ...(request as object), dispatcher, signal, redirect: 'manual' } as Parameters<typeof undiciFetch>[1]);
-      const response = (timingEnabled() ? await timed(`http ${request.method ?? 'GET'} ${describeUrl(target)}`, send) : await send()) as unknown as Response;
+      const attempt = () =>
+        send().catch((error: unknown) => {
+          // The caller's own abort or deadline stays as it is: callers tell those apart by the error's name.
+          const proxy = dispatcher === direct || init.signal?.aborted ? undefined : proxyFor(target, proxies);
+          throw proxy === undefined ? error : new ProxiedRequestError(new URL(proxy).origin, error);
+        });
+      const response = (timingEnabled() ? await timed(`http ${request.method ?? 'GET'} ${describeUrl(target)}`, attempt) : await attempt()) as unknown as Response;
       const location = REDIRECT_STATUSES.has(response.status) ? response.headers.get('location') : null;
       if (location === null) return response;
       await response.body?.cancel();
@@ -200,13 +242,18 @@ const sentence = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
  * Translates a failure to reach a server into tng's error: unreachable / timed out → exit 6;
  * an untrusted certificate → exit 6 with a hint at vault_cacert (never a way to skip verification).
  */
-export function networkError(error: unknown, server: string, url: string): TngError {
-  if (error instanceof TngError) return error;
+export function networkError(thrown: unknown, server: string, url: string): TngError {
+  if (thrown instanceof TngError) return thrown;
+  const proxy = thrown instanceof ProxiedRequestError ? thrown.proxy : undefined;
+  const error = thrown instanceof ProxiedRequestError ? thrown.cause : thrown;
+  const host = URL.canParse(url) ? new URL(url).hostname : url;
+  const proxyHint = `Check that the proxy in HTTPS_PROXY / HTTP_PROXY is right and up, or list ${host} in NO_PROXY.`;
   const name = (error as { name?: string }).name;
   const code = rootCode(error);
   if (name === 'TimeoutError' || code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'ETIMEDOUT') {
-    return new TngError('unavailable', 'net.timeout', sentence(`${server} at ${url} did not answer in time.`), {
-      hint: 'Check the network (and HTTPS_PROXY), then retry.',
+    const through = proxy === undefined ? '' : ` through the proxy ${proxy}`;
+    return new TngError('unavailable', 'net.timeout', sentence(`${server} at ${url} did not answer in time${through}.`), {
+      hint: proxy === undefined ? 'Check the network (and HTTPS_PROXY), then retry.' : proxyHint,
       cause: error,
     });
   }
@@ -219,6 +266,9 @@ export function networkError(error: unknown, server: string, url: string): TngEr
   const tunnel = /Proxy response \((\d{3})\) !== 200 when HTTP Tunneling/.exec(rootMessage(error));
   if (tunnel) return proxyRefused(Number(tunnel[1]), server, url, error);
   const detail = code ?? rootMessage(error);
+  if (proxy !== undefined) {
+    return new TngError('unavailable', 'net.unreachable', `Cannot reach ${server} at ${url} through the proxy ${proxy} (${detail}).`, { hint: proxyHint, cause: error });
+  }
   return new TngError('unavailable', 'net.unreachable', `Cannot reach ${server} at ${url} (${detail}).`, {
     hint: 'Check that the address is right and the server is up, then retry.',
     cause: error,

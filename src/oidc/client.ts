@@ -1,6 +1,6 @@
 import * as oidc from 'openid-client';
 import { TngError, describe, usageError } from '../errors.ts';
-import { networkError, type Fetch } from '../net/http.ts';
+import { ProxiedRequestError, networkError, type Fetch } from '../net/http.ts';
 import type { Browser } from '../platform/browser.ts';
 import type { IO } from '../ui/io.ts';
 import { deviceCode as showDeviceCode } from '../ui/progress.ts';
@@ -121,7 +121,7 @@ function refusal(status: number, code: string, description: string | undefined, 
 function isTransport(error: unknown): boolean {
   if (error instanceof TngError) return true;
   const name = (error as { name?: string }).name;
-  if (name === 'TimeoutError' || name === 'AbortError') return true;
+  if (name === 'TimeoutError' || name === 'AbortError' || error instanceof ProxiedRequestError) return true;
   return error instanceof TypeError && /fetch failed|network|terminated/i.test(describe(error));
 }
 

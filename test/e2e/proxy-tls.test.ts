@@ -72,6 +72,43 @@ describe('proxies', () => {
   });
 });
 
+describe('a proxy that cannot be reached', () => {
+  it('is named in the error (without its password), exit 6, and the session from before is kept', async () => {
+    const proxy = await startProxySandbox({ hosts: { 'vault.sandbox.test': `127.0.0.1:${httpsVault.port}` } });
+    const world = await createWorld();
+    try {
+      await initProfile({ ...world }, { ...sandbox, vaultAddr: httpsVault.addr }, ['--vault-cacert', pki.caPath]);
+      assert.equal((await login(world, [], { HTTPS_PROXY: proxy.url })).code, 0);
+      const before = await world.run(['whoami', '--json', '--no-verify', '--profile', world.profile], { env: { HTTPS_PROXY: proxy.url } });
+      assert.equal(before.code, 0, before.stderr);
+
+      const down = new URL(proxy.url);
+      await proxy.close();
+      const withPassword = new URL(down);
+      withPassword.username = 'alice';
+      withPassword.password = 'proxy-pass-down-41';
+      const failed = await login(world, [], { HTTPS_PROXY: withPassword.href });
+      assert.equal(failed.code, 6, failed.stdout);
+      const lines = failed.stdout.split('\n');
+      const at = lines.findIndex((line) => line.startsWith('tng: '));
+      assert.equal(lines[at], `tng: Cannot reach Vault at ${httpsVault.addr} through the proxy ${down.origin} (ECONNREFUSED).`);
+      assert.equal(lines[at + 1], 'hint: Check that the proxy in HTTPS_PROXY / HTTP_PROXY is right and up, or list vault.sandbox.test in NO_PROXY.');
+      assert.ok(!failed.stdout.includes('proxy-pass-down-41'));
+
+      const again = await startProxySandbox({ hosts: { 'vault.sandbox.test': `127.0.0.1:${httpsVault.port}` } });
+      try {
+        const after = await world.run(['whoami', '--json', '--no-verify', '--profile', world.profile], { env: { HTTPS_PROXY: again.url } });
+        assert.equal(after.code, 0, after.stderr);
+        assert.equal(JSON.parse(after.stdout).vault.accessor, JSON.parse(before.stdout).vault.accessor, 'the failed login replaced the session');
+      } finally {
+        await again.close();
+      }
+    } finally {
+      await world.dispose();
+    }
+  });
+});
+
 describe('TLS trust', () => {
   it('an untrusted Vault certificate is exit 6 with a hint at vault_cacert; with vault_cacert it works', async () => {
     const world = await createWorld();

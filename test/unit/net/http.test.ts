@@ -5,7 +5,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { TngError } from '../../../src/errors.ts';
-import { createFetch, networkError, proxySettings, redirectTarget } from '../../../src/net/http.ts';
+import { createFetch, networkError, proxyFor, proxySettings, redirectTarget } from '../../../src/net/http.ts';
 import { tempDirs } from '../../temp-dirs.ts';
 
 const newDir = tempDirs('http');
@@ -44,7 +44,60 @@ describe('proxy settings', () => {
   });
 });
 
+describe('which requests go through the proxy', () => {
+  const proxies = (noProxy?: string) => proxySettings({ HTTPS_PROXY: 'http://p:3128', HTTP_PROXY: 'http://h:3128', ...(noProxy === undefined ? {} : { NO_PROXY: noProxy }) });
+
+  it('https through HTTPS_PROXY, http through HTTP_PROXY, loopback never', () => {
+    assert.equal(proxyFor(new URL('https://vault.corp.example'), proxies()), 'http://p:3128/');
+    assert.equal(proxyFor(new URL('http://vault.corp.example'), proxies()), 'http://h:3128/');
+    for (const url of ['https://127.0.0.1:8200', 'http://localhost:5556', 'https://[::1]:8200']) assert.equal(proxyFor(new URL(url), proxies()), undefined, url);
+    assert.equal(proxyFor(new URL('https://vault.corp.example'), proxySettings({})), undefined);
+  });
+
+  it('NO_PROXY as undici routes it: *, a host, a domain (with or without a leading dot or *.), a port', () => {
+    const cases: Array<[string, string, boolean]> = [
+      ['*', 'https://vault.corp.example', false],
+      ['vault.corp.example', 'https://vault.corp.example', false],
+      ['VAULT.corp.example', 'https://vault.corp.example:8200', false],
+      ['corp.example', 'https://vault.corp.example', false],
+      ['.corp.example', 'https://vault.corp.example', false],
+      ['*.corp.example', 'https://vault.corp.example', false],
+      ['other.example, corp.example', 'https://vault.corp.example', false],
+      ['xcorp.example', 'https://vault.corp.example', true],
+      ['vault.corp.example:8200', 'https://vault.corp.example:8200', false],
+      ['vault.corp.example:8200', 'https://vault.corp.example', true],
+      ['vault.corp.example:443', 'https://vault.corp.example', false],
+      ['', 'https://vault.corp.example', true],
+    ];
+    for (const [noProxy, url, proxied] of cases) assert.equal(proxyFor(new URL(url), proxies(noProxy)) !== undefined, proxied, `NO_PROXY=${noProxy} ${url}`);
+  });
+});
+
 describe('network errors', () => {
+  it('a proxy that cannot be reached is named (without its password), not only the server behind it; exit 6', async () => {
+    const closed = createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise<void>((r) => closed.close(() => r()));
+    const url = 'https://vault.example.com:8200';
+    const fetch = await createFetch({ env: { HTTPS_PROXY: `http://alice:pr0xy-pw@127.0.0.1:${port}` }, timeoutMs: 3000 });
+    const error = await fetch(`${url}/v1/sys/health`).then(() => undefined, (e: unknown) => networkError(e, 'Vault', url));
+    assert.ok(error instanceof TngError);
+    assert.deepEqual(
+      [error.exitCode, error.code, error.message],
+      [6, 'net.unreachable', `Cannot reach Vault at ${url} through the proxy http://127.0.0.1:${port} (ECONNREFUSED).`],
+    );
+    assert.equal(error.hint, 'Check that the proxy in HTTPS_PROXY / HTTP_PROXY is right and up, or list vault.example.com in NO_PROXY.');
+    assert.ok(!`${error.message}${error.hint}`.includes('pr0xy-pw'));
+  });
+
+  it('a request aborted by its caller stays an abort, proxy or not', async () => {
+    const fetch = await createFetch({ env: { HTTPS_PROXY: 'http://127.0.0.1:9' }, timeoutMs: 3000 });
+    const abort = new AbortController();
+    abort.abort();
+    await assert.rejects(fetch('https://vault.example.com/', { signal: abort.signal }), (error: unknown) => (error as Error).name === 'AbortError');
+  });
+
   it('times out with exit 6', async () => {
     const server = createServer(() => undefined);
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
