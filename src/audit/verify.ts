@@ -44,6 +44,12 @@ export interface VerifyReport {
   repairs: Repair[];
   /** partial only: ids named by entries of the slice but lying before it. */
   unresolved: string[];
+  /**
+   * A whole trail only: logins its sessions and execs name that are no entry of it at all. They were recorded
+   * in an earlier trail, moved or rotated away while their session lived on. Not a failure: the hash chain
+   * shows nothing was cut from this trail, and an unsigned link proves nothing either way.
+   */
+  earlierTrail: string[];
 }
 
 const isString = (value: unknown): value is string => typeof value === 'string' && value.length > 0;
@@ -114,7 +120,8 @@ export function shapeProblem(entry: AuditEntry): string | undefined {
 export function verifyTrail(input: AuditEntry[] | Trail, options: VerifyOptions = {}): VerifyReport {
   const trail: Trail = Array.isArray(input) ? { entries: input, lines: [], faults: [] } : input;
   const { entries } = trail;
-  const report: VerifyReport = { ok: true, entries: entries.length, signed: 0, repairs: [], unresolved: [] };
+  const report: VerifyReport = { ok: true, entries: entries.length, signed: 0, repairs: [], unresolved: [], earlierTrail: [] };
+  const anywhere = new Set(entries.map((entry) => (entry !== null && typeof entry === 'object' ? entry.id : undefined)));
   const fail = (bad: BadEntry): VerifyReport => ({ ...report, ok: false, firstBad: bad });
 
   const extraKeys = new Map<string, KeyInForce>();
@@ -158,6 +165,10 @@ export function verifyTrail(input: AuditEntry[] | Trail, options: VerifyOptions 
       if (found === undefined) {
         if (options.partial) {
           report.unresolved.push(target as string);
+          return undefined;
+        }
+        if (!anywhere.has(target as string)) {
+          if (!report.earlierTrail.includes(target as string)) report.earlierTrail.push(target as string);
           return undefined;
         }
         return `it names login ${String(target)}, which is not an earlier entry`;

@@ -161,6 +161,10 @@ export async function runAudit(options: AuditOptions, deps: Deps): Promise<numbe
     if (options.json) deps.io.out(reportJson(result));
     if (!result.ok) throw verifying.verificationError(result.firstBad as NonNullable<VerifyReport['firstBad']>, where);
     deps.io.info(`Audit trail verified: ${result.entries} entries, ${result.signed} signed by a security key; every hash, link and signature holds.`);
+    if (result.earlierTrail.length > 0) {
+      const logins = result.earlierTrail.map((id) => id.slice(0, 8)).join(', ');
+      deps.io.info(`It starts after an earlier trail was moved or rotated away: ${result.earlierTrail.length === 1 ? 'login' : 'logins'} ${logins}, named by later entries, ${result.earlierTrail.length === 1 ? 'is' : 'are'} in that trail.`);
+    }
     for (const repair of result.repairs) {
       deps.io.warn(`Entry ${repair.seq} (${repair.id}) is a repair: ${repair.torn_bytes} torn bytes (sha256 ${repair.torn_sha256}) from an interrupted write were set aside there.`);
     }

@@ -44,6 +44,9 @@ export function evaluateAudit(auditId: string | undefined, source: AuditSource |
   if (entry.event === 'exec' && typeof entry.login === 'string' && report.unresolved.includes(entry.login)) {
     return fail(`${at} names login ${short(entry.login)}, which lies before the export: export from that login on (tng audit export --since ${entry.login})`);
   }
+  if (entry.event === 'exec' && typeof entry.login === 'string' && report.earlierTrail.includes(entry.login)) {
+    return fail(`${at} names login ${short(entry.login)}, which is in an earlier trail (moved or rotated away), not in ${where}: its signature cannot be checked here`);
+  }
   return fail(`${at} is neither signed nor an exec chained to a signed login`);
 }
 

@@ -310,4 +310,25 @@ describe('the signed audit trail', () => {
       await world.dispose();
     }
   });
+
+  it('the trail moved away after a signed login: the next exec starts a new trail that verifies, saying its login is in the earlier one', async () => {
+    const world = await enrolledWorld();
+    try {
+      assert.equal((await world.run(['login', '--profile', world.profile])).code, 0);
+      const { rename } = await import('node:fs/promises');
+      await rename(`${world.state}/audit.jsonl`, `${world.state}/audit-2026-11.jsonl`);
+      const exec = await world.run(['exec', '--profile', world.profile, '--', 'true']);
+      assert.equal(exec.code, 0, exec.stderr);
+      const [entry, ...rest] = (await readFile(`${world.state}/audit.jsonl`, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Record<string, any>);
+      assert.deepEqual([entry?.seq, entry?.event, rest.length], [1, 'exec', 0]);
+      const login = String(entry?.login);
+      const verify = await world.run(['audit', '--verify']);
+      assert.equal(verify.code, 0, verify.stderr);
+      assert.match(verify.stderr, new RegExp(`earlier trail was moved or rotated away: login ${login.slice(0, 8)}, named by later entries, is in that trail`));
+      const { report } = await whoamiJson(world);
+      assert.deepEqual(report?.audit, { entries: 1, verified: true, last_id: entry?.id });
+    } finally {
+      await world.dispose();
+    }
+  });
 });

@@ -48,7 +48,7 @@ describe('append and verify', () => {
       assert.equal(exec.id, 'e0e0e0e0-0000-4000-8000-000000000000');
       assert.equal(trail.entries[1]?.ts.endsWith('Z'), true);
       const report = verifyTrail(trail);
-      assert.deepEqual(report, { ok: true, entries: 5, signed: 2, repairs: [], unresolved: [] });
+      assert.deepEqual(report, { ok: true, entries: 5, signed: 2, repairs: [], unresolved: [], earlierTrail: [] });
       assert.equal(signedAnchor(trail.entries, exec.id)?.anchor?.id, login.id);
       assert.equal(signedAnchor(trail.entries, signedExec.id)?.anchor?.id, signedExec.id);
       assert.equal(signedAnchor(trail.entries, enroll.id)?.anchor, undefined);

@@ -62,6 +62,22 @@ describe('lambda verify: the audit check', () => {
     }
   });
 
+  it('a trail started after the old one was moved away: it verifies, but an exec naming a login of the old trail fails, saying so', async () => {
+    const fresh = await tempStateDir();
+    try {
+      const login = byEvent('exec').login as string;
+      const exec = await appendEntry(fresh.dir, { event: 'exec', profile: 'work', program: 'terraform', argv_sha256: 'cd'.repeat(32), login });
+      const source = await loadAuditSource(fresh.dir, undefined);
+      assert.ok(!('malformed' in source));
+      assert.deepEqual([source.report.ok, source.report.earlierTrail], [true, [login]]);
+      const result = evaluateAudit(exec.id, source);
+      assert.equal(result.ok, false);
+      assert.match(result.detail, new RegExp(`^exec entry ${exec.id.slice(0, 8)}… .* names login ${login.slice(0, 8)}…, which is in an earlier trail \\(moved or rotated away\\), not in the local audit trail`));
+    } finally {
+      await fresh.dispose();
+    }
+  });
+
   it('a trail that does not verify fails, naming the bad entry; torn bytes at the end do not count', async () => {
     const copy = await tempStateDir();
     try {
