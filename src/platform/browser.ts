@@ -7,11 +7,21 @@ export interface Browser {
   open(url: string): Promise<boolean>;
 }
 
-/** The command that opens a URL: `$BROWSER` split as a shell would, else the platform opener. */
-export function browserCommand(env: NodeJS.ProcessEnv, platform: NodeJS.Platform = process.platform): string[] {
+/**
+ * The command that opens a URL: `$BROWSER` split as a shell would, else the platform opener. A glob word is
+ * kept as written (tng expands nothing, as a shell with no match would not); undefined when `$BROWSER` needs a
+ * shell (`&&`, `|`, `;` …), which tng does not start: the caller then prints the URL instead.
+ */
+export function browserCommand(env: NodeJS.ProcessEnv, platform: NodeJS.Platform = process.platform): string[] | undefined {
   const configured = env.BROWSER?.trim();
   if (configured) {
-    const words = parse(configured, env).filter((word): word is string => typeof word === 'string');
+    const words: string[] = [];
+    for (const token of parse(configured, env)) {
+      if (typeof token === 'string') words.push(token);
+      else if ('comment' in token) break;
+      else if (token.op === 'glob') words.push(token.pattern);
+      else return undefined;
+    }
     if (words.length > 0) return words;
   }
   if (platform === 'darwin') return ['open'];
@@ -19,13 +29,20 @@ export function browserCommand(env: NodeJS.ProcessEnv, platform: NodeJS.Platform
   return ['xdg-open'];
 }
 
+/** The opener's argv for `url`: in place of each `%s` (the $BROWSER convention), else after the last word. */
+export function openerArgv(command: readonly string[], url: string): string[] {
+  return command.some((word) => word.includes('%s')) ? command.map((word) => word.split('%s').join(url)) : [...command, url];
+}
+
 export function createBrowser(env: NodeJS.ProcessEnv): Browser {
   return {
     open: (url) =>
       new Promise((resolve) => {
-        const [command, ...args] = browserCommand(env);
+        const command = browserCommand(env);
+        if (command === undefined) return resolve(false);
+        const [program, ...args] = openerArgv(command, url);
         // The opener's own output goes to stderr so stdout stays clean for machine output.
-        const child = spawn(command as string, [...args, url], { stdio: ['ignore', 2, 2], detached: true });
+        const child = spawn(program as string, args, { stdio: ['ignore', 2, 2], detached: true });
         child.once('error', () => resolve(false));
         child.once('spawn', () => {
           child.unref();
