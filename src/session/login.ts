@@ -5,7 +5,7 @@ import { fileNeedsEnrolment, isFileKeychain } from '../keychain/file.ts';
 import { assertWritable } from '../keychain/probe.ts';
 import { isSealed, newDataKey, seal, unseal } from '../keychain/seal.ts';
 import { readProfileKeys } from '../keychain/profile-keys.ts';
-import { itemKey } from '../keychain/store.ts';
+import { itemKey, type SecretStore } from '../keychain/store.ts';
 import { authCodeLogin, deviceCodeLogin, discover, refreshLogin, type OidcTokens } from '../oidc/client.ts';
 import { VaultClient, type VaultAuth } from '../vault/client.ts';
 import { appendAudit, newNonce } from '../audit/log.ts';
@@ -224,12 +224,20 @@ export async function login(profile: Profile, options: LoginOptions, deps: Login
       profile.vaultAuth === 'oidc'
         ? await vaultOidcSession(profile, options, deps, vault)
         : await jwtSession(profile, options, deps, vault, gate, issuer ?? issuerConfig(profile, deps));
-    const opened = gate.loginEntryId
-      ? { id: gate.loginEntryId }
-      : await appendAudit(deps.paths.state, { event: 'login', profile: profile.name, credential_id: null, nonce: newNonce() });
     // The session knows its signed login entry, so an exec names it without reading the trail.
     const session: Session = gate.loginEntryId ? { ...made, login: gate.loginEntryId } : made;
-    await step(deps.io, 'keychain', () => updateSession(store, deps.paths.state, profile.name, () => session, deps.signal), () => 'session stored');
+    let opened: { id: string };
+    try {
+      // Ctrl-C while Vault was answering: the request was not stopped, so its token is revoked, not kept.
+      if (deps.signal?.aborted) throw new TngError('interrupted', 'login.interrupted', 'Login interrupted.', { hint: 'Run `tng login` again when ready.' });
+      opened = gate.loginEntryId
+        ? { id: gate.loginEntryId }
+        : await appendAudit(deps.paths.state, { event: 'login', profile: profile.name, credential_id: null, nonce: newNonce() });
+      await step(deps.io, 'keychain', () => updateSession(store, deps.paths.state, profile.name, () => session, deps.signal), () => 'session stored');
+    } catch (error) {
+      await discardUnstored(session, store, profile.name, vault);
+      throw error;
+    }
     if (previous !== undefined && previous.vault.token !== session.vault.token) {
       await revokePrevious(previous, deps, fetch);
     }
@@ -263,6 +271,19 @@ async function jwtSession(profile: Profile, options: LoginOptions, deps: LoginDe
 
 function vaultSummary(auth: VaultAuth): string {
   return `token for ${Math.round(auth.lease_duration / 60)} min, policies ${(auth.policies ?? []).join(', ') || 'none'}`;
+}
+
+/**
+ * A login that failed after Vault issued its token (Ctrl-C, a keychain or state-dir failure): unless the
+ * session did get stored, no one holds that token, so it is revoked rather than left live until its TTL.
+ */
+async function discardUnstored(session: Session, store: SecretStore, profile: string, vault: VaultClient): Promise<void> {
+  const stored = await loadSession(store, profile).then(
+    (current) => current?.vault.token === session.vault.token,
+    () => false,
+  );
+  if (stored) return;
+  await vault.revokeSelf(session.vault.token).catch(() => undefined);
 }
 
 async function revokePrevious(previous: Session, deps: LoginDeps, fetch: Awaited<ReturnType<LoginDeps['fetch']>>): Promise<void> {

@@ -239,6 +239,32 @@ describe('fault matrix: Ctrl-C wherever tng waits', () => {
     }
   });
 
+  it('waiting for Vault to answer the login: exit 130; the token Vault issued meanwhile is revoked, and the session is the one from before', async () => {
+    const { world, accessor } = await loggedIn();
+    try {
+      const tokensBefore = sandbox.vault.tokens().length;
+      const refreshes = sandbox.oidc.stats().tokens.refresh_token ?? 0;
+      sandbox.vault.fault({ path: 'auth/jwt/login', delayMs: 600, times: 1 });
+      const running = world.start(['login', '--profile', world.profile], { tty: true });
+      // The identity step is done once the issuer has answered the refresh; Vault is then holding the login.
+      for (let waited = 0; (sandbox.oidc.stats().tokens.refresh_token ?? 0) === refreshes; waited += 20) {
+        assert.ok(waited < 15_000, 'the login never reached the issuer');
+        await sleep(20);
+      }
+      await sleep(100);
+      running.child.stdin.write('\u0003');
+      const result = await running.exited;
+      assertFailure(result, 130, /^tng: Login interrupted\.$/, /again/);
+      const issued = sandbox.vault.tokens().slice(tokensBefore);
+      assert.deepEqual(issued.map((t) => t.revoked), [true], 'the token of the interrupted login is left live');
+      assert.equal(await exists(lockFile(world)), false);
+      await assertSessionKept(world, accessor);
+    } finally {
+      sandbox.vault.clearFaults();
+      await world.dispose();
+    }
+  });
+
   it('waiting for the device-code approval: exit 130, nothing changed', async () => {
     const { world, accessor } = await loggedIn();
     try {
