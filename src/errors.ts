@@ -75,6 +75,11 @@ export function noSessionError(message: string, cause?: unknown): TngError {
   });
 }
 
+/** Ctrl-C (or SIGTERM, SIGHUP) stopped a login (exit 130). */
+export function loginInterrupted(): TngError {
+  return new TngError('interrupted', 'login.interrupted', 'Login interrupted.', { hint: 'Run `tng login` again when ready.' });
+}
+
 /** The message of any thrown value, for errors that wrap a foreign one. */
 export function describe(error: unknown): string {
   if (error instanceof Error) return error.message;

@@ -264,7 +264,7 @@ export function networkError(thrown: unknown, server: string, url: string): TngE
     });
   }
   const tunnel = /Proxy response \((\d{3})\) !== 200 when HTTP Tunneling/.exec(rootMessage(error));
-  if (tunnel) return proxyRefused(Number(tunnel[1]), server, url, error);
+  if (tunnel) return proxyRefused(Number(tunnel[1]), server, url, host, error);
   const detail = code ?? rootMessage(error);
   if (proxy !== undefined) {
     return new TngError('unavailable', 'net.unreachable', `Cannot reach ${server} at ${url} through the proxy ${proxy} (${detail}).`, { hint: proxyHint, cause: error });
@@ -276,8 +276,7 @@ export function networkError(thrown: unknown, server: string, url: string): TngE
 }
 
 /** The proxy (HTTPS_PROXY / HTTP_PROXY) answered tng's CONNECT with something else than 200. */
-function proxyRefused(status: number, server: string, url: string, cause: unknown): TngError {
-  const host = URL.canParse(url) ? new URL(url).hostname : url;
+function proxyRefused(status: number, server: string, url: string, host: string, cause: unknown): TngError {
   const hint =
     status === 407
       ? `The proxy wants credentials: give them in the proxy variable (http://USER:PASSWORD@HOST:PORT), or list ${host} in NO_PROXY.`

@@ -1,5 +1,5 @@
 import * as oidc from 'openid-client';
-import { TngError, describe, usageError } from '../errors.ts';
+import { TngError, describe, loginInterrupted, usageError } from '../errors.ts';
 import { ProxiedRequestError, networkError, type Fetch } from '../net/http.ts';
 import type { Browser } from '../platform/browser.ts';
 import type { IO } from '../ui/io.ts';
@@ -261,7 +261,7 @@ export async function deviceCodeLogin(config: oidc.Configuration, options: Devic
     return toTokens(tokens, issuer);
   } catch (error) {
     if (options.signal?.aborted) {
-      throw new TngError('interrupted', 'login.interrupted', 'Login interrupted.', { hint: 'Run `tng login` again when ready.' });
+      throw loginInterrupted();
     }
     if (error instanceof Error && error.name === 'TimeoutError') {
       throw new TngError('noSession', 'login.timeout', `The device code was not approved within ${Math.round(options.timeoutMs / 1000)} s.`, {

@@ -1,7 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { TngError, describe } from '../errors.ts';
+import { TngError, describe, loginInterrupted } from '../errors.ts';
 
 export interface LoopbackOptions {
   /** Fixed port (`redirect_port`); a random free port when undefined. */
@@ -115,7 +115,7 @@ export async function startLoopbackListener(options: LoopbackOptions): Promise<L
 
   const onAbort = () => {
     finish();
-    settle.reject(new TngError('interrupted', 'login.interrupted', 'Login interrupted.', { hint: 'Run `tng login` again when ready.' }));
+    settle.reject(loginInterrupted());
   };
   options.signal?.addEventListener('abort', onAbort, { once: true });
 

@@ -1,6 +1,6 @@
 import type { Profile } from '../config/profile.ts';
 import type { Deps } from '../deps.ts';
-import { TngError, describe, isTngError, usageError } from '../errors.ts';
+import { TngError, describe, isTngError, loginInterrupted, usageError } from '../errors.ts';
 import { fileNeedsEnrolment, isFileKeychain } from '../keychain/file.ts';
 import { assertWritable } from '../keychain/probe.ts';
 import { isSealed, newDataKey, seal, unseal } from '../keychain/seal.ts';
@@ -229,7 +229,7 @@ export async function login(profile: Profile, options: LoginOptions, deps: Login
     let opened: { id: string };
     try {
       // Ctrl-C while Vault was answering: the request was not stopped, so its token is revoked, not kept.
-      if (deps.signal?.aborted) throw new TngError('interrupted', 'login.interrupted', 'Login interrupted.', { hint: 'Run `tng login` again when ready.' });
+      if (deps.signal?.aborted) throw loginInterrupted();
       opened = gate.loginEntryId
         ? { id: gate.loginEntryId }
         : await appendAudit(deps.paths.state, { event: 'login', profile: profile.name, credential_id: null, nonce: newNonce() });
