@@ -367,11 +367,16 @@ function appendText(fd: number, text: string): void {
  * Runs `fn` under the audit lock with the trail's tail at hand, and appends what it returns (one write,
  * then fsync). A torn tail is first recorded by a repair entry.
  */
-async function withTrail<T>(
-  stateDir: string,
-  options: AppendOptions,
-  fn: (context: { fd: number; next: (body: Record<string, unknown>, id?: string) => AuditEntry }) => Promise<T>,
-): Promise<T> {
+interface TrailWriter {
+  fd: number;
+  /** Places an entry after the last one (seq, ts, prev, hash) and queues it for writing. */
+  next: (body: Record<string, unknown>, id?: string) => AuditEntry;
+  /** Places an entry as `next` would, without queuing it: one of several candidates, queued with `push`. */
+  place: (body: Record<string, unknown>, id: string) => AuditEntry;
+  push: (entry: AuditEntry) => void;
+}
+
+async function withTrail<T>(stateDir: string, options: AppendOptions, fn: (writer: TrailWriter) => Promise<T>): Promise<T> {
   try {
     makeDirectory(stateDir);
   } catch (error) {
@@ -385,11 +390,16 @@ async function withTrail<T>(
       let seq = (tail.last && Number.isSafeInteger(tail.last.seq) ? (tail.last.seq as number) : 0) + 1;
       let prev = tail.last && typeof tail.last.hash === 'string' ? tail.last.hash : null;
       const written: AuditEntry[] = [];
-      const next = (body: Record<string, unknown>, id?: string): AuditEntry => {
-        const entry = buildEntry(body, { id: id ?? newAuditId(), seq, ts: new Date(now()).toISOString(), prev });
+      const place = (body: Record<string, unknown>, id: string): AuditEntry => buildEntry(body, { id, seq, ts: new Date(now()).toISOString(), prev });
+      const push = (entry: AuditEntry): void => {
+        if (entry.seq !== seq || entry.prev !== prev) throw new TypeError('an entry placed before another was queued');
         seq++;
         prev = entry.hash;
         written.push(entry);
+      };
+      const next = (body: Record<string, unknown>, id?: string): AuditEntry => {
+        const entry = place(body, id ?? newAuditId());
+        push(entry);
         return entry;
       };
       let prefix = '';
@@ -399,7 +409,7 @@ async function withTrail<T>(
         next({ event: 'repair', profile: null, torn_sha256: sha256Hex(torn), torn_bytes: torn.length });
         prefix = endsWithNewline ? '' : '\n';
       }
-      const result = await fn({ fd, next });
+      const result = await fn({ fd, next, place, push });
       appendText(fd, prefix + written.map(lineOf).join(''));
       fsyncSync(fd);
       if (created) syncDir(stateDir);
@@ -429,28 +439,73 @@ export async function appendSigned(
   sign: (clientDataHash: Uint8Array) => Promise<Signature>,
   options: SignedAppendOptions = {},
 ): Promise<AuditEntry> {
-  const checked = checkBody(body);
-  if (checked.event !== 'login' && checked.event !== 'exec') throw new TypeError('only login and exec entries are signed');
-  if (!isString(checked.credential_id) || !isString(checked.nonce)) throw new TypeError('a signed entry needs credential_id and nonce');
-  return withTrail(stateDir, options, async ({ fd, next }) => {
-    let key: KeyRecord | undefined;
-    if (options.enrollment !== undefined) {
-      if (options.enrollment.credential_id !== checked.credential_id) throw new TypeError('the enrollment is not for the signing credential');
-      key = enrolledKey(fd, options.enrollment.credential_id);
+  const { credential_id: credentialId, ...rest } = body;
+  if (!isString(credentialId)) throw new TypeError('a signed entry needs credential_id and nonce');
+  if (options.enrollment !== undefined && options.enrollment.credential_id !== credentialId) throw new TypeError('the enrollment is not for the signing credential');
+  const signer = options.enrollment ?? { credential_id: credentialId };
+  return signedAppend(stateDir, rest as EntryBody, [signer], async (hashFor) => ({ ...(await sign(hashFor(credentialId))), credential_id: credentialId }), options);
+}
+
+/**
+ * A signed append where any of several enrolled keys may sign (whichever is touched first): under the lock
+ * one entry is prepared per key, each naming its credential, and `sign` gets the hash each key would sign;
+ * the entry of the key that signed is written. A key with no `enroll` entry in the trail gets one first,
+ * marked `backfilled`, and the signature is checked with the trail's key before anything is written.
+ */
+export async function appendSignedByAny(
+  stateDir: string,
+  body: EntryBody,
+  signers: EnrolledKey[],
+  sign: (clientDataHashFor: (credentialId: string) => Uint8Array) => Promise<Signature & { credential_id: string }>,
+  options: AppendOptions = {},
+): Promise<AuditEntry> {
+  if (signers.length === 0) throw new TypeError('a signed entry needs a signer');
+  return signedAppend(stateDir, body, signers, sign, options);
+}
+
+async function signedAppend(
+  stateDir: string,
+  body: EntryBody,
+  signers: Array<EnrolledKey | { credential_id: string; public_key?: undefined }>,
+  sign: (clientDataHashFor: (credentialId: string) => Uint8Array) => Promise<Signature & { credential_id: string }>,
+  options: AppendOptions,
+): Promise<AuditEntry> {
+  if ('credential_id' in body) throw new TypeError('the signer names the credential of a signed entry');
+  const { nonce, ...fields } = body;
+  const bodies = new Map(signers.map((signer) => [signer.credential_id, checkBody({ ...fields, credential_id: signer.credential_id, nonce } as EntryBody)]));
+  const first = bodies.values().next().value as Record<string, unknown>;
+  if (first.event !== 'login' && first.event !== 'exec') throw new TypeError('only login and exec entries are signed');
+  if (!isString(first.nonce)) throw new TypeError('a signed entry needs credential_id and nonce');
+  return withTrail(stateDir, options, async ({ fd, next, place, push }) => {
+    const keys = new Map<string, KeyRecord>();
+    for (const signer of signers) {
+      if (signer.public_key === undefined) continue;
+      let key = enrolledKey(fd, signer.credential_id);
       if (key === undefined) {
-        const { credential_id, public_key, aaguid, rp_id, uv } = options.enrollment;
-        next(checkBody({ event: 'enroll', profile: checked.profile as string, credential_id, public_key, aaguid, rp_id, uv, backfilled: true }));
+        const { credential_id, public_key, aaguid, rp_id, uv } = signer;
+        next(checkBody({ event: 'enroll', profile: first.profile as string, credential_id, public_key, aaguid, rp_id, uv, backfilled: true }));
         key = { credential_id, public_key, rp_id };
       }
+      keys.set(signer.credential_id, key);
     }
-    const unsigned = next(checked, options.id);
+    const id = options.id ?? newAuditId();
+    const candidates = new Map([...bodies].map(([credentialId, checked]) => [credentialId, place(checked, id)]));
     const { verifyTrail, shapeProblem } = await import('./verify.ts');
-    // A body that could never verify is tng's own bug: found before the person is asked to touch.
-    const problem = shapeProblem({ ...unsigned, sig: { auth_data: 'AA', signature: 'AA' } });
-    if (problem !== undefined) throw new TypeError(`a signed ${String(checked.event)} entry would not verify: ${problem}`);
-    const sig = await sign(clientDataHashOf(unsigned));
-    if (!isCanonicalBase64url(sig?.auth_data) || !isCanonicalBase64url(sig?.signature)) throw new TypeError('a signature must be base64url auth_data and signature');
+    for (const unsigned of candidates.values()) {
+      // A body that could never verify is tng's own bug: found before the person is asked to touch.
+      const problem = shapeProblem({ ...unsigned, sig: { auth_data: 'AA', signature: 'AA' } });
+      if (problem !== undefined) throw new TypeError(`a signed ${String(unsigned.event)} entry would not verify: ${problem}`);
+    }
+    const sig = await sign((credentialId) => {
+      const unsigned = candidates.get(credentialId);
+      if (unsigned === undefined) throw new TypeError(`credential ${credentialId} is not one of the signers`);
+      return clientDataHashOf(unsigned);
+    });
+    const unsigned = candidates.get(sig?.credential_id);
+    if (unsigned === undefined) throw new TypeError('a signature by a credential that is not one of the signers');
+    if (!isCanonicalBase64url(sig.auth_data) || !isCanonicalBase64url(sig.signature)) throw new TypeError('a signature must be base64url auth_data and signature');
     unsigned.sig = { auth_data: sig.auth_data, signature: sig.signature };
+    const key = keys.get(sig.credential_id);
     if (key !== undefined) {
       const check = verifyTrail([unsigned], { keys: [key], partial: true });
       if (!check.ok) {
@@ -459,6 +514,7 @@ export async function appendSigned(
         });
       }
     }
+    push(unsigned);
     return unsigned;
   });
 }

@@ -69,6 +69,13 @@ export interface OpenOptions {
 export interface Fido2Client {
   /** Several devices → CTAP selection on all, the first touched wins, the others are cancelled; one → that one. */
   open(options: OpenOptions): Promise<Authenticator>;
+  /**
+   * Like `open`, without choosing among several: every device left after narrowing (at least one), so a
+   * caller can ask them all at once and take the first touched. The caller closes them.
+   */
+  openAll(options: OpenOptions): Promise<Authenticator[]>;
+  /** A selection touch on each of `candidates` (from `openAll`): the first touched wins, the others are closed. */
+  select(candidates: Authenticator[], options: { prompts: TouchPrompts; signal?: AbortSignal }): Promise<Authenticator>;
   /** Every FIDO2 device present, opened without any touch (for `tng doctor`); the caller closes them. */
   inspect(options: { spec?: string; signal?: AbortSignal; prompts: TouchPrompts }): Promise<{ ready: Authenticator[]; problems: TngError[] }>;
 }
@@ -129,6 +136,8 @@ export interface Authenticator {
   getAssertion(o: GetAssertionOptions): Promise<Assertion>;
   /** Silent probe (up:false): which of these credentials live on this device. */
   hasCredential(rpId: string, credentialIds: Uint8Array[]): Promise<Uint8Array | undefined>;
+  /** Whether an assertion with `uv` asks for the PIN here (user verification and no built-in UV). */
+  needsPin(uv: UserVerification): boolean;
   close(): Promise<void>;
 }
 
@@ -173,46 +182,59 @@ export function createFido2Client(deps: ClientDeps = {}): Fido2Client {
       };
     },
     async open(options) {
-      const { signal, prompts } = options;
-      const deadline = now() + (options.waitForDeviceMs ?? 0);
-      let devices: OpenedDevice[];
-      let announced = false;
-      for (;;) {
-        if (signal?.aborted) throw interruptedError(signal.reason);
-        devices = await open(options.spec, signal ? { signal } : {});
-        if (devices.length > 0) break;
-        if (!options.waitForDeviceMs || now() >= deadline) throw noneFound(options.spec);
-        if (!announced) {
-          announced = true;
-          prompts.insert?.();
-        }
-        try {
-          await sleep(Math.min(deps.pollMs ?? 250, Math.max(1, deadline - now())), signal);
-        } catch (error) {
-          throw interruptedError(error);
-        }
-      }
-
-      const prepared = await Promise.all(
-        devices.map((device) => prepare(device, openChannel, prompts, touchTimeoutMs, signal)),
-      );
-      const ready = prepared.filter((p): p is AuthenticatorImpl => p instanceof AuthenticatorImpl);
-      const errors = prepared.filter((p): p is TngError => p instanceof TngError);
-      if (ready.length === 0) {
-        throw (
-          errors.find((e) => e.kind === 'interrupted') ??
-          errors.find((e) => e.code !== 'fido2.u2f-only') ??
-          errors[0] ??
-          noneFound(options.spec)
-        );
-      }
-      if (ready.length === 1) return ready[0] as AuthenticatorImpl;
-      const candidates = options.credentials ? await narrow(ready, options.credentials) : ready;
-      if (candidates.length === 1) return candidates[0] as AuthenticatorImpl;
-      prompts.selectDevice(candidates.length);
-      return selectByTouch(candidates, touchTimeoutMs, signal);
+      return select(await openAll(options), options);
     },
+    openAll,
+    select,
   };
+
+  async function select(candidates: Authenticator[], options: { prompts: TouchPrompts; signal?: AbortSignal }): Promise<Authenticator> {
+    const opened = candidates.map((candidate) => {
+      if (!(candidate instanceof AuthenticatorImpl)) throw new TypeError('select() takes authenticators opened by this client');
+      return candidate;
+    });
+    if (opened.length === 1) return opened[0] as AuthenticatorImpl;
+    options.prompts.selectDevice(opened.length);
+    return selectByTouch(opened, touchTimeoutMs, options.signal);
+  }
+
+  async function openAll(options: OpenOptions): Promise<AuthenticatorImpl[]> {
+    const { signal, prompts } = options;
+    const deadline = now() + (options.waitForDeviceMs ?? 0);
+    let devices: OpenedDevice[];
+    let announced = false;
+    for (;;) {
+      if (signal?.aborted) throw interruptedError(signal.reason);
+      devices = await open(options.spec, signal ? { signal } : {});
+      if (devices.length > 0) break;
+      if (!options.waitForDeviceMs || now() >= deadline) throw noneFound(options.spec);
+      if (!announced) {
+        announced = true;
+        prompts.insert?.();
+      }
+      try {
+        await sleep(Math.min(deps.pollMs ?? 250, Math.max(1, deadline - now())), signal);
+      } catch (error) {
+        throw interruptedError(error);
+      }
+    }
+
+    const prepared = await Promise.all(
+      devices.map((device) => prepare(device, openChannel, prompts, touchTimeoutMs, signal)),
+    );
+    const ready = prepared.filter((p): p is AuthenticatorImpl => p instanceof AuthenticatorImpl);
+    const errors = prepared.filter((p): p is TngError => p instanceof TngError);
+    if (ready.length === 0) {
+      throw (
+        errors.find((e) => e.kind === 'interrupted') ??
+        errors.find((e) => e.code !== 'fido2.u2f-only') ??
+        errors[0] ??
+        noneFound(options.spec)
+      );
+    }
+    if (ready.length === 1) return ready;
+    return options.credentials ? narrow(ready, options.credentials) : ready;
+  }
 }
 
 /** Keeps the devices that hold (or lack) the credentials; closes the rest. With no match, all stay. */
@@ -373,6 +395,10 @@ class AuthenticatorImpl implements Authenticator {
     const out: Uint8Array[][] = [];
     for (let i = 0; i < ids.length; i += max) out.push(ids.slice(i, i + max));
     return out;
+  }
+
+  needsPin(uv: UserVerification): boolean {
+    return uv === 'required' && this.info.options.uv !== true;
   }
 
   async hasCredential(rpId: string, credentialIds: Uint8Array[], signal?: AbortSignal): Promise<Uint8Array | undefined> {

@@ -1,8 +1,8 @@
 import type { Profile } from '../config/profile.ts';
 import type { AuditEntry } from '../audit/chain.ts';
-import { appendSigned, newNonce } from '../audit/chain.ts';
-import { openAuthenticator } from './open.ts';
-import { findEnrolledEntry, requireEnrolled, touch, type TouchDeps, type TouchResult } from './touch.ts';
+import { appendSignedByAny, newNonce } from '../audit/chain.ts';
+import { openEnrolledKeys } from './open.ts';
+import { requireEnrolled, touch, type TouchDeps, type TouchResult } from './touch.ts';
 import type { Deps } from '../deps.ts';
 
 /** The fields of a signed entry besides the ones this module adds (credential_id, nonce). */
@@ -14,9 +14,10 @@ export interface SignedTouch {
 }
 
 /**
- * One touch that signs an audit entry: the enrolled credential on the key is found first (silently), so the
- * entry can name it; the entry is prepared under the audit lock and the assertion's clientDataHash is its
- * hash. The entry is written only when the signature verifies; a failed touch (exit 5) writes nothing.
+ * One touch that signs an audit entry: the enrolled credentials on the keys plugged in are found first
+ * (silently), so the entry can name the one that signs; the entry is prepared under the audit lock — one
+ * per key when several are asked at once — and the assertion's clientDataHash is its hash. The entry is
+ * written only when the signature verifies; a failed touch (exit 5) writes nothing.
  */
 export async function touchAndSign(
   profile: Pick<Profile, 'name' | 'fido2'>,
@@ -25,19 +26,22 @@ export async function touchAndSign(
   deps: TouchDeps & Pick<Deps, 'paths'>,
 ): Promise<SignedTouch> {
   requireEnrolled(profile);
-  const authenticator = await openAuthenticator(deps, options.purpose, { entries: profile.fido2, want: 'present' });
+  const keys = await openEnrolledKeys(deps, options.purpose, profile);
   try {
-    const enrolled = await findEnrolledEntry(authenticator, profile);
     let touched: TouchResult | undefined;
-    const entry = await appendSigned(
+    const entry = await appendSignedByAny(
       deps.paths.state,
-      { ...body, credential_id: enrolled.credential_id, nonce: newNonce() },
-      async (clientDataHash) => {
-        touched = await touch(profile, clientDataHash, { openDataKey: options.openDataKey, purpose: options.purpose }, deps, authenticator);
-        return { auth_data: Buffer.from(touched.authData).toString('base64url'), signature: Buffer.from(touched.signature).toString('base64url') };
+      { ...body, nonce: newNonce() },
+      keys.map((key) => key.entry),
+      async (clientDataHashFor) => {
+        touched = await touch(profile, (enrolled) => clientDataHashFor(enrolled.credential_id), { openDataKey: options.openDataKey, purpose: options.purpose }, deps, keys);
+        return {
+          credential_id: touched.entry.credential_id,
+          auth_data: Buffer.from(touched.authData).toString('base64url'),
+          signature: Buffer.from(touched.signature).toString('base64url'),
+        };
       },
       {
-        enrollment: enrolled,
         signal: deps.signal,
         // The lock is held across a touch: a wait behind another process's touch can be long.
         onLockWait: { afterMs: 1000, notify: (pid) => deps.io.info(`Waiting for another tng process${pid === undefined ? '' : ` (PID ${pid})`} to finish its audit entry (it may be waiting for a touch)…`) },
@@ -46,7 +50,7 @@ export async function touchAndSign(
     );
     return { entry, touched: touched as TouchResult };
   } finally {
-    await authenticator.close();
+    await Promise.all(keys.map((key) => key.authenticator.close().catch(() => undefined)));
   }
 }
 

@@ -3,12 +3,13 @@ import { readConfigFile } from '../config/file.ts';
 import { checkProfileValue, type Fido2Entry, type Profile } from '../config/profile.ts';
 import type { Deps } from '../deps.ts';
 import { TngError } from '../errors.ts';
-import type { Authenticator } from '../fido2/client.ts';
+import type { Assertion, Authenticator, GetAssertionOptions } from '../fido2/client.ts';
+import { interruptedError } from '../fido2/errors.ts';
 import { fileNeedsEnrolment, isFileKeychain, type FileKeychain } from '../keychain/file.ts';
 import { readProfileKeys, updateProfileKeys } from '../keychain/profile-keys.ts';
 import type { SecretStore } from '../keychain/store.ts';
 import { keyFromHmacOutput, seal, unsealBytes } from '../keychain/seal.ts';
-import { openAuthenticator } from './open.ts';
+import { type EnrolledKey, findEnrolledEntry, openEnrolledKeys } from './open.ts';
 
 /** What a touch proved: which enrolled credential signed, over what, and (when asked) the opened data key. */
 export interface TouchResult {
@@ -35,8 +36,6 @@ export async function updateSealedDataKeys(store: SecretStore, profile: string, 
   await updateProfileKeys(store, profile, (keys) => ({ ...keys, dataKeys: change(keys.dataKeys) }));
 }
 
-const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64url');
-
 /** Seals the data key for one credential with the key derived from its hmac-secret output. */
 export function sealDataKeyFor(entry: Fido2Entry, hmacOutput: Uint8Array, dataKey: Uint8Array): string {
   return seal(keyFromHmacOutput(hmacOutput, entry.credential_id), dataKey, `data key for ${entry.credential_id}`);
@@ -51,45 +50,42 @@ export function requireEnrolled(profile: Pick<Profile, 'name' | 'fido2'>): void 
   }
 }
 
-/** Which of the profile's enrolled credentials lives on this key, found with a silent probe (no touch). */
-export async function findEnrolledEntry(authenticator: Authenticator, profile: Pick<Profile, 'name' | 'fido2'>): Promise<Fido2Entry> {
-  for (const rpId of new Set(profile.fido2.map((e) => e.rp_id))) {
-    const ids = profile.fido2.filter((e) => e.rp_id === rpId).map((e) => Buffer.from(e.credential_id, 'base64url'));
-    const found = await authenticator.hasCredential(rpId, ids);
-    const entry = found ? profile.fido2.find((e) => e.rp_id === rpId && e.credential_id === b64(found)) : undefined;
-    if (entry) return entry;
-  }
-  throw new TngError('authenticator', 'fido2.no-credential', `${authenticator.name} is not enrolled for profile "${profile.name}".`, {
-    hint: 'Use an enrolled key, or enrol this one with `tng enroll --add`.',
-  });
-}
+/** What a touch signs: one challenge, or one per credential (a signed audit entry names its signer). */
+export type Challenge = Uint8Array | ((entry: Fido2Entry) => Uint8Array);
 
 /**
- * One touch on an enrolled key: an assertion over `clientDataHash`, verified against the public key
+ * One touch on an enrolled key: an assertion over the challenge, verified against the public key
  * enrolled for that credential before anything is unlocked; with `openDataKey`, the hmac-secret output
  * opens the data key (with TNG_KEYCHAIN=file it first opens the secrets file, so this one touch does both);
- * with `openDataKey: 'raw'` the hmac-secret output is only returned. Any failure is exit 5 (or 130 on
- * Ctrl-C) and leaves the keychain untouched.
+ * with `openDataKey: 'raw'` the hmac-secret output is only returned. With several enrolled keys plugged in
+ * (`openEnrolledKeys`), all are asked at once and the first touched signs. Any failure is exit 5 (or 130
+ * on Ctrl-C) and leaves the keychain untouched. Keys passed in (`opened`) are left open for the caller.
  */
 export async function touch(
   profile: Pick<Profile, 'name' | 'fido2'>,
-  clientDataHash: Uint8Array,
+  challenge: Challenge,
   options: { openDataKey: boolean | 'raw'; purpose: string },
   deps: TouchDeps,
-  opened?: Authenticator,
+  opened?: Authenticator | EnrolledKey[],
 ): Promise<TouchResult> {
   requireEnrolled(profile);
-  const authenticator = opened ?? (await openAuthenticator(deps, options.purpose, { entries: profile.fido2, want: 'present' }));
+  const keys =
+    opened === undefined
+      ? await openEnrolledKeys(deps, options.purpose, profile)
+      : Array.isArray(opened)
+        ? opened
+        : [{ authenticator: opened, entry: await findEnrolledEntry(opened, profile) }];
   try {
-    const entry = await findEnrolledEntry(authenticator, profile);
-    const assertion = await authenticator.getAssertion({
+    const clientDataHashFor = (entry: Fido2Entry) => (typeof challenge === 'function' ? challenge(entry) : challenge);
+    const { key, assertion } = await firstAssertion(keys, (entry) => ({
       rpId: entry.rp_id,
-      clientDataHash,
+      clientDataHash: clientDataHashFor(entry),
       credentialIds: [Buffer.from(entry.credential_id, 'base64url')],
       hmacSalt: options.openDataKey !== false ? Buffer.from(entry.salt, 'base64url') : undefined,
       uv: entry.uv,
-      signal: deps.signal,
-    });
+    }), deps.signal);
+    const { entry, authenticator } = key;
+    const clientDataHash = clientDataHashFor(entry);
     const { verifyAssertion } = await import('../fido2/ctap2/verify.ts');
     const verdict = verifyAssertion({
       publicKey: Buffer.from(entry.public_key, 'base64url'),
@@ -124,7 +120,38 @@ export async function touch(
     }
     return result;
   } finally {
-    if (!opened) await authenticator.close();
+    if (opened === undefined) await Promise.all(keys.map((k) => k.authenticator.close().catch(() => undefined)));
+  }
+}
+
+/**
+ * The assertion of the first key touched. Several keys are asked at once; when one answers, the others
+ * are cancelled (their requests end before this returns). When none answers, the error is the first that
+ * is not a key pulled out mid-wait; Ctrl-C is "interrupted".
+ */
+async function firstAssertion(
+  keys: EnrolledKey[],
+  request: (entry: Fido2Entry) => Omit<GetAssertionOptions, 'signal'>,
+  signal: AbortSignal | undefined,
+): Promise<{ key: EnrolledKey; assertion: Assertion }> {
+  const ask = (key: EnrolledKey, askSignal: AbortSignal | undefined) =>
+    key.authenticator.getAssertion({ ...request(key.entry), ...(askSignal ? { signal: askSignal } : {}) }).then((assertion) => ({ key, assertion }));
+  if (keys.length === 1) return ask(keys[0] as EnrolledKey, signal);
+  const others = new AbortController();
+  const onAbort = () => others.abort(signal?.reason);
+  if (signal?.aborted) others.abort(signal.reason);
+  else signal?.addEventListener('abort', onAbort, { once: true });
+  const attempts = keys.map((key) => ask(key, others.signal));
+  try {
+    return await Promise.any(attempts);
+  } catch (error) {
+    if (signal?.aborted) throw interruptedError(signal.reason);
+    const errors = (error as AggregateError).errors as unknown[];
+    throw errors.find((e) => !(e instanceof TngError && e.code === 'fido2.unplugged')) ?? errors[0];
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+    others.abort();
+    await Promise.allSettled(attempts);
   }
 }
 

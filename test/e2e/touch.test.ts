@@ -162,6 +162,39 @@ describe('touch-gated login', () => {
     }
   });
 
+  it('with both enrolled keys plugged in, one touch on either signs: no selection touch, the other key is cancelled', async () => {
+    const world = await enrolledWorld();
+    const both = { TNG_FIDO2_DEVICE: `${primary.device},${backup.device}` };
+    try {
+      const added = await world.run(['enroll', '--add', '--profile', world.profile, '--uv', 'discouraged'], { env: both });
+      assert.equal(added.code, 0, added.stderr);
+      const [, backupEntry] = await fido2Entries(world);
+      primary.setTouch({ kind: 'never' }); // the person touches the backup only
+      const before = { primary: primary.stats(), backup: backup.stats() };
+      const result = await world.run(['login', '--profile', world.profile], { env: both });
+      assert.equal(result.code, 0, result.stderr);
+      const after = { primary: primary.stats(), backup: backup.stats() };
+      assert.equal(after.backup.touches - before.backup.touches, 1, 'one touch in all');
+      assert.equal(after.primary.touches, before.primary.touches);
+      assert.equal(after.primary.selection + after.backup.selection, before.primary.selection + before.backup.selection, 'no selection touch');
+      assert.ok(after.primary.cancels > before.primary.cancels, 'the key not touched was cancelled');
+      assert.doesNotMatch(result.stderr, /touch the one to use/);
+      assert.equal(result.stderr.match(/is blinking\)/g)?.length, 1, result.stderr);
+      assert.match(result.stderr, /\((either \S.*|\S.* or \S.*) is blinking\)/, 'the prompt names both keys');
+
+      const lines = (await readFile(`${world.state}/audit.jsonl`, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+      const login = lines.filter((e) => e.event === 'login').at(-1);
+      assert.equal(login?.credential_id, backupEntry?.credential_id, 'the entry names the key that signed');
+      assert.equal(lines.filter((e) => e.event === 'login' && e.ts === login?.ts).length, 1, 'one login entry, not one per key');
+      const verify = await world.run(['audit', '--verify', '--profile', world.profile]);
+      assert.equal(verify.code, 0, verify.stderr);
+      assert.equal((await world.browserRuns()).length, 1, 'the backup opened the sealed refresh token: no browser');
+    } finally {
+      primary.setTouch({ kind: 'auto', delayMs: 50 });
+      await world.dispose();
+    }
+  });
+
   it('touch = "exec" asks for a touch on each exec', async () => {
     const world = await enrolledWorld();
     try {

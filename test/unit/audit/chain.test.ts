@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import {
   appendEntry,
   appendSigned,
+  appendSignedByAny,
   newNonce,
   readTrail,
   signedAnchor,
@@ -197,6 +198,44 @@ describe('signed appends', () => {
         (error) => isTngError(error, 'authenticator') && /does not verify/.test(error.message),
       );
       assert.deepEqual(await readFile(state.file), before);
+    } finally {
+      await state.dispose();
+    }
+  });
+
+  it('with several keys asked at once, each gets its own entry to sign and only the signer\'s is written', async () => {
+    const state = await tempStateDir();
+    try {
+      const primary = testKey();
+      const backup = testKey();
+      await appendEntry(state.dir, enrollBody('work', primary));
+      const hashes = new Map<string, Uint8Array>();
+      const login = await appendSignedByAny(state.dir, { event: 'login', profile: 'work', nonce: newNonce() }, [primary.enrolled, backup.enrolled], async (hashFor) => {
+        for (const key of [primary, backup]) hashes.set(key.credentialId, hashFor(key.credentialId));
+        assert.throws(() => hashFor('not-a-signer'), TypeError);
+        return { ...backup.sign(hashes.get(backup.credentialId) as Uint8Array), credential_id: backup.credentialId };
+      });
+      assert.notDeepEqual(hashes.get(primary.credentialId), hashes.get(backup.credentialId), 'each entry names its own credential');
+      assert.equal(login.credential_id, backup.credentialId);
+      assert.deepEqual(Buffer.from(login.hash, 'hex'), Buffer.from(hashes.get(backup.credentialId) as Uint8Array));
+      const trail = await readTrail(state.dir);
+      // The backup had no enroll entry yet: it gets one (backfilled) before the candidates are placed.
+      assert.deepEqual(trail.entries.map((e) => [e.seq, e.event, e.credential_id]), [[1, 'enroll', primary.credentialId], [2, 'enroll', backup.credentialId], [3, 'login', backup.credentialId]]);
+      assert.equal(trail.entries[1]?.backfilled, true);
+      const report = verifyTrail(trail);
+      assert.equal(report.ok, true);
+      assert.equal(report.signed, 1);
+
+      const before = await readFile(state.file);
+      await assert.rejects(
+        appendSignedByAny(state.dir, { event: 'login', profile: 'work', nonce: newNonce() }, [primary.enrolled], async (hashFor) => ({ ...backup.sign(hashFor(primary.credentialId)), credential_id: backup.credentialId })),
+        TypeError,
+      );
+      await assert.rejects(
+        appendSignedByAny(state.dir, { event: 'login', profile: 'work', nonce: newNonce() }, [primary.enrolled, backup.enrolled], async (hashFor) => ({ ...backup.sign(hashFor(primary.credentialId)), credential_id: primary.credentialId })),
+        (error) => isTngError(error, 'authenticator') && /does not verify/.test(error.message),
+      );
+      assert.deepEqual(await readFile(state.file), before, 'a refused signature writes nothing');
     } finally {
       await state.dispose();
     }

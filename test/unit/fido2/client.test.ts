@@ -196,6 +196,23 @@ describe('Fido2Client.open', () => {
     assert.deepEqual(legacy.sent(0x01)[0]?.get(8), new Uint8Array(0));
   });
 
+  it('openAll returns every key with no touch; select then runs selection among them; needsPin is uv required without built-in UV', async () => {
+    const pinKey = new FakeChannel((command) => (command === 0x04 ? ok(infoMap({ options: { up: true, clientPin: true } })) : ok()));
+    const bioKey = new FakeChannel((command) => (command === 0x04 ? ok(infoMap({ aaguid: OTHER_AAGUID, options: { up: true, uv: true, clientPin: true } })) : ok()));
+    const p = prompts();
+    const client = clientWith([pinKey, bioKey]);
+    const all = await client.openAll({ prompts: p.prompts });
+    assert.equal(all.length, 2);
+    assert.deepEqual(p.log, [], 'no selection asked');
+    assert.deepEqual([...pinKey.requests, ...bioKey.requests].map((r) => r.command), [0x04, 0x04], 'only getInfo');
+    assert.deepEqual(all.map((a) => [a.needsPin('required'), a.needsPin('discouraged')]), [[true, false], [false, false]]);
+    const chosen = await client.select(all, { prompts: p.prompts });
+    assert.deepEqual(p.log, ['select:2']);
+    assert.equal(chosen, all[0], 'the first to answer selection');
+    assert.ok(bioKey.closed && !pinKey.closed);
+    await assert.rejects(client.select([{ ...chosen }], { prompts: p.prompts }), TypeError, 'only authenticators this client opened');
+  });
+
   it('when no key is touched in time, selection ends with fido2.touch-timeout', async () => {
     const timeout = (command: number) => (command === 0x04 ? ok(infoMap()) : Promise.reject(fidoError('fido2.timeout', 'no answer')));
     const a = new FakeChannel(timeout);
