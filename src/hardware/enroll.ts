@@ -38,12 +38,15 @@ export async function enroll(profile: Profile, options: EnrollOptions, deps: Enr
   const store = await deps.keychain();
   const file = isFileKeychain(store) ? store : undefined;
   let dataKey: Buffer | undefined;
+  /** The enrolled key that opened an --add, when it had no copy of the data key (it gets one now). */
+  let opener: { entry: Fido2Entry; hmacOutput: Uint8Array } | undefined;
   if (options.add) {
     if (profile.fido2.length === 0) {
       throw usageError('enroll.nothing-to-add-to', `Profile "${profile.name}" has no enrolled key to add a backup to.`, `Run \`tng enroll --profile ${profile.name}\` first.`);
     }
     const opened = await touch(profile, challenge('unlock'), { openDataKey: true, purpose: 'Touch an already enrolled key to unlock tng\'s secrets' }, deps);
     dataKey = opened.dataKey ?? newDataKey();
+    if (opened.dataKey === undefined && opened.hmacOutput) opener = { entry: opened.entry, hmacOutput: opened.hmacOutput };
     // The enrolled key opens the secrets file too (it is created here when it does not exist yet).
     if (file && opened.hmacOutput) await file.addUnlockKey(opened.entry.credential_id, opened.hmacOutput);
   } else if (file) {
@@ -102,7 +105,8 @@ export async function enroll(profile: Profile, options: EnrollOptions, deps: Enr
     }
     dataKey ??= newDataKey();
     const sealedFor = sealDataKeyFor(entry, sealing.hmacOutput, dataKey);
-    await updateSealedDataKeys(store, profile.name, (previous) => ({ ...(options.add ? previous : {}), [entry.credential_id]: sealedFor }));
+    const openerCopy = opener ? { [opener.entry.credential_id]: sealDataKeyFor(opener.entry, opener.hmacOutput, dataKey) } : {};
+    await updateSealedDataKeys(store, profile.name, (previous) => ({ ...(options.add ? previous : {}), ...openerCopy, [entry.credential_id]: sealedFor }));
     await resealRefreshToken(profile.name, dataKey, options.add, deps);
     return entry;
   } finally {

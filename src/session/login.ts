@@ -61,7 +61,19 @@ async function obtainIdentity(profile: Profile, options: LoginOptions, deps: Log
   const refreshKey = itemKey(profile.name, 'refresh-token');
   const stored = await store.get(refreshKey);
   // A sealed refresh token opens only with the data key a touch unlocked; without one it is of no use.
-  const refreshToken = stored === undefined ? undefined : isSealed(stored) ? (gate.dataKey ? unseal(gate.dataKey, stored, refreshKey) : undefined) : stored;
+  let refreshToken = stored === undefined || isSealed(stored) ? undefined : stored;
+  let unopened: string | undefined;
+  if (stored !== undefined && isSealed(stored) && gate.dataKey) {
+    try {
+      refreshToken = unseal(gate.dataKey, stored, refreshKey);
+    } catch (error) {
+      // Sealed for a data key this key has no copy of (the keys item was reset, or another key made a
+      // data key of its own): of no use here, and a login replaces it. Kept until then.
+      if (!isTngError(error, 'keychain')) throw error;
+      unopened = 'the stored refresh token does not open with this security key';
+      if (deps.io.canPrompt()) deps.io.info('The stored refresh token does not open with this security key (it was sealed for a data key this key has no copy of); logging in anew.');
+    }
+  }
   const keep = async (token: string) => store.set(refreshKey, gate.dataKey ? seal(gate.dataKey, token, refreshKey) : token);
 
   if (refreshToken !== undefined && !options.deviceCode) {
@@ -82,7 +94,7 @@ async function obtainIdentity(profile: Profile, options: LoginOptions, deps: Log
   }
 
   if (!deps.io.canPrompt()) {
-    const why = options.deviceCode ? 'a device-code login needs one' : stored === undefined ? 'no stored refresh token' : 'no usable refresh token';
+    const why = options.deviceCode ? 'a device-code login needs one' : stored === undefined ? 'no stored refresh token' : (unopened ?? 'no usable refresh token');
     throw needsPerson(`No session can be made without a person at a terminal (no TTY, and ${why}).`);
   }
   const useDeviceCode = options.deviceCode || prefersDeviceCode(deps.env);
@@ -148,7 +160,18 @@ async function touchGate(profile: Profile, deps: LoginDeps): Promise<Gate> {
   if (touched.dataKey) return { dataKey: touched.dataKey, loginEntryId: entry.id };
   const dataKey = newDataKey();
   const store = await deps.keychain();
-  await updateSealedDataKeys(store, profile.name, (sealed) => ({ ...sealed, [touched.entry.credential_id]: sealDataKeyFor(touched.entry, touched.hmacOutput as Uint8Array, dataKey) }));
+  let others: string[] = [];
+  await updateSealedDataKeys(store, profile.name, (sealed) => {
+    others = profile.fido2.map((e) => e.credential_id).filter((id) => id !== touched.entry.credential_id && sealed[id] !== undefined);
+    return { ...sealed, [touched.entry.credential_id]: sealDataKeyFor(touched.entry, touched.hmacOutput as Uint8Array, dataKey) };
+  });
+  if (others.length > 0) {
+    const held = others.map((id) => `${id.slice(0, 8)}…`).join(', ');
+    deps.io.warn(
+      `${authenticatorName(touched.entry.aaguid)} (credential ${touched.entry.credential_id.slice(0, 8)}…) has no copy of tng's data key, which credential ${held} holds; it gets a data key of its own, so the next login with the other key goes through the browser once. ` +
+        'For one data key that opens with either key again: `tng enroll` with one key, then `tng enroll --add` with the other.',
+    );
+  }
   return { dataKey, loginEntryId: entry.id };
 }
 

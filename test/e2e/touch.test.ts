@@ -195,6 +195,77 @@ describe('touch-gated login', () => {
     }
   });
 
+  it('the keys item lost (a keychain reset): a login says the sealed refresh token no longer opens and logs in anew; a key left without its copy is named', async () => {
+    const world = await enrolledWorld();
+    try {
+      const added = await world.run(['enroll', '--add', '--profile', world.profile, '--uv', 'discouraged'], { env: { TNG_FIDO2_DEVICE: `${primary.device},${backup.device}` } });
+      assert.equal(added.code, 0, added.stderr);
+      const [primaryEntry] = await fido2Entries(world);
+      assert.ok(await createOsKeychain().delete(`profile:${world.profile}:keys`));
+      const sealedBefore = await storedItem(world, 'refresh-token');
+
+      // No TTY: nothing can be done without a person; the token is left as it was (exit 3, not 7).
+      const headless = await world.run(['login', '--profile', world.profile]);
+      assert.equal(headless.code, 3, headless.stderr);
+      assert.match(headless.stderr, /^tng: No session can be made without a person at a terminal \(no TTY, and the stored refresh token does not open with this security key\)\.$/m);
+      assert.equal(await storedItem(world, 'refresh-token'), sealedBefore);
+
+      const browsers = (await world.browserRuns()).length;
+      const viaPrimary = await login(world);
+      assert.equal(viaPrimary.code, 0, viaPrimary.stderr);
+      // On a terminal the pseudo-terminal carries stderr.
+      assert.match(viaPrimary.stdout + viaPrimary.stderr, /The stored refresh token does not open with this security key \(it was sealed for a data key this key has no copy of\); logging in anew\./);
+      assert.equal((await world.browserRuns()).length, browsers + 1);
+
+      // The backup has no copy of the new data key: it gets one of its own, and the person is told why the
+      // primary will ask for a browser login next, and how to have one data key for both again.
+      const viaBackup = await login(world, [], { TNG_FIDO2_DEVICE: backup.device });
+      assert.equal(viaBackup.code, 0, viaBackup.stderr);
+      const said = (viaBackup.stdout + viaBackup.stderr).replace(/\s+/g, ' ');
+      assert.match(said, /has no copy of tng's data key, which credential (\S+) holds/);
+      assert.ok(said.includes(`${primaryEntry?.credential_id?.slice(0, 8) ?? '(none)'}…`), said);
+      assert.match(said, /`tng enroll` with one key, then `tng enroll --add` with the other/);
+      const again = await login(world);
+      assert.equal(again.code, 0, again.stderr);
+
+      // The remedy it names: afterwards either key opens the refresh token, no browser.
+      const replaced = await world.run(['enroll', '--profile', world.profile, '--uv', 'discouraged'], { env: { TNG_FIDO2_DEVICE: primary.device } });
+      assert.equal(replaced.code, 0, replaced.stderr);
+      assert.equal((await login(world)).code, 0, 'the plain enroll dropped the token sealed for the old key: one browser login');
+      const readded = await world.run(['enroll', '--add', '--profile', world.profile, '--uv', 'discouraged'], { env: { TNG_FIDO2_DEVICE: `${primary.device},${backup.device}` } });
+      assert.equal(readded.code, 0, readded.stderr);
+      const settled = (await world.browserRuns()).length;
+      for (const device of [backup.device, primary.device]) {
+        const result = await login(world, [], { TNG_FIDO2_DEVICE: device });
+        assert.equal(result.code, 0, result.stderr);
+        assert.doesNotMatch(result.stdout + result.stderr, /no copy|does not open/);
+      }
+      assert.equal((await world.browserRuns()).length, settled, 'both keys open the same data key again');
+    } finally {
+      await world.dispose();
+    }
+  });
+
+  it('enroll --add after the keys item was lost seals the new data key for the key that opened it as well', async () => {
+    const world = await enrolledWorld();
+    try {
+      assert.ok(await createOsKeychain().delete(`profile:${world.profile}:keys`));
+      const added = await world.run(['enroll', '--add', '--profile', world.profile, '--uv', 'discouraged'], { env: { TNG_FIDO2_DEVICE: `${primary.device},${backup.device}` } });
+      assert.equal(added.code, 0, added.stderr);
+      const entries = await fido2Entries(world);
+      const keys = JSON.parse((await storedItem(world, 'keys')) ?? '{}') as { dataKeys?: Record<string, string> };
+      assert.deepEqual(Object.keys(keys.dataKeys ?? {}).sort(), entries.map((e) => e.credential_id).sort(), 'a copy for each enrolled key');
+      assert.equal((await login(world)).code, 0, 'the token sealed with the lost data key: one browser login');
+      const settled = (await world.browserRuns()).length;
+      const viaBackup = await login(world, [], { TNG_FIDO2_DEVICE: backup.device });
+      assert.equal(viaBackup.code, 0, viaBackup.stderr);
+      assert.doesNotMatch(viaBackup.stdout + viaBackup.stderr, /no copy|does not open/);
+      assert.equal((await world.browserRuns()).length, settled);
+    } finally {
+      await world.dispose();
+    }
+  });
+
   it('touch = "exec" asks for a touch on each exec', async () => {
     const world = await enrolledWorld();
     try {
