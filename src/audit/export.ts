@@ -147,12 +147,12 @@ export function verifyExport(exported: AuditExport): VerifyReport {
 }
 
 /** Reads either an export or a copy of audit.jsonl (bytes, since torn bytes need not be UTF-8), and verifies it. */
-export function verifyData(data: Buffer): { entries: AuditEntry[]; report: VerifyReport; kind: 'export' | 'trail' } {
+export function verifyData(data: Buffer): { entries: AuditEntry[]; report: VerifyReport; kind: 'export' | 'trail'; keys: KeyRecord[] } {
   const text = data.toString('utf8');
   if (isExport(text)) {
     const exported = readExport(text);
-    return { entries: exported.entries, report: verifyExport(exported), kind: 'export' };
+    return { entries: exported.entries, report: verifyExport(exported), kind: 'export', keys: exported.keys };
   }
   const trail = parseTrail(data);
-  return { entries: trail.entries, report: verifyTrail(trail), kind: 'trail' };
+  return { entries: trail.entries, report: verifyTrail(trail), kind: 'trail', keys: [] };
 }

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parse, stringify } from 'smol-toml';
 import { describe, usageError, type TngError } from '../errors.ts';
 import { writeFileAtomic } from '../state/atomic.ts';
-import { validateProfile, type Profile, type ProfileTable } from './profile.ts';
+import { checkProfileValue, validateProfile, type Fido2Entry, type Profile, type ProfileTable } from './profile.ts';
 
 /** config.toml as stored: `default_profile` and one table per profile. */
 export interface ConfigFile {
@@ -96,4 +96,18 @@ export function unknownProfile(config: ConfigFile, name: string): TngError {
     `Unknown profile "${name}"${known.length > 0 ? ` (known: ${known.join(', ')})` : ''}.`,
     `Run \`tng init --profile ${name} ...\` to create it, or pick another with --profile.`,
   );
+}
+
+/** Every profile's enrolled credentials; a profile whose entries are broken offers none (its own commands say why). */
+export function enrolledCredentials(config: ConfigFile): Array<{ profile: string; entry: Fido2Entry }> {
+  const found: Array<{ profile: string; entry: Fido2Entry }> = [];
+  for (const [profile, table] of Object.entries(config.profiles)) {
+    if (table?.fido2 === undefined) continue;
+    try {
+      for (const entry of checkProfileValue(profile, 'fido2', table.fido2) as Fido2Entry[]) found.push({ profile, entry });
+    } catch {
+      // reported by the profile's own commands
+    }
+  }
+  return found;
 }

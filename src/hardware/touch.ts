@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { readConfigFile } from '../config/file.ts';
-import { checkProfileValue, type Fido2Entry, type Profile } from '../config/profile.ts';
+import { enrolledCredentials, readConfigFile } from '../config/file.ts';
+import type { Fido2Entry, Profile } from '../config/profile.ts';
 import type { Deps } from '../deps.ts';
 import { TngError } from '../errors.ts';
 import type { Assertion, Authenticator, GetAssertionOptions } from '../fido2/client.ts';
@@ -164,16 +164,7 @@ export async function unlockFileKeychain(
   credentialIds: string[],
   deps: Pick<Deps, 'env' | 'io' | 'signal' | 'keychain' | 'paths'>,
 ): Promise<void> {
-  const config = await readConfigFile(deps.paths.config);
-  const enrolled: Fido2Entry[] = [];
-  for (const [name, table] of Object.entries(config.profiles)) {
-    if (table?.fido2 === undefined) continue;
-    try {
-      enrolled.push(...(checkProfileValue(name, 'fido2', table.fido2) as Fido2Entry[]));
-    } catch {
-      // A profile with broken entries offers none; its own commands report the problem.
-    }
-  }
+  const enrolled = enrolledCredentials(await readConfigFile(deps.paths.config)).map((found) => found.entry);
   if (enrolled.length === 0) throw fileNeedsEnrolment();
   const seen = new Set<string>();
   const usable = enrolled.filter((e) => credentialIds.includes(e.credential_id) && !seen.has(e.credential_id) && seen.add(e.credential_id));

@@ -4,6 +4,7 @@
  */
 import { newAuditId } from '../audit/chain.ts';
 import { awsCredentials } from '../aws/provider.ts';
+import { enrolledCredentials, readConfigFile } from '../config/file.ts';
 import type { Profile } from '../config/profile.ts';
 import type { Deps } from '../deps.ts';
 import { usageError } from '../errors.ts';
@@ -44,6 +45,7 @@ export async function verifyFunction(profile: Profile, functionName: string, opt
   await currentSession(profile, deps, false);
   const credentials = await awsCredentials(profile, { role, roleArn: profile.awsRoleArn, ttlSeconds: profile.awsTtlSeconds, auditId: newAuditId() }, deps);
   const facts = await inspectFunction(functionName, { credentials, region, env: deps.env });
-  const checks = [...hardeningChecks(facts), evaluateAudit(facts.tags[AUDIT_TAG], audit)];
+  const enrolledHere = enrolledCredentials(await readConfigFile(deps.paths.config)).map(({ profile: name, entry }) => ({ profile: name, credential_id: entry.credential_id, public_key: entry.public_key }));
+  const checks = [...hardeningChecks(facts), evaluateAudit(facts.tags[AUDIT_TAG], audit, enrolledHere)];
   return { function: facts.arn, region, checks, ok: checks.every((c) => c.ok) };
 }

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startVirtualAuthenticator, type VirtualAuthenticator } from '../sandbox/authenticator/index.ts';
 import { startSandbox, type Sandbox } from '../sandbox/index.ts';
+import { parse, stringify } from 'smol-toml';
 import { createWorld, initProfile, login, type RunResult, type World } from './harness.ts';
 
 const AWS_CLI = '/usr/bin/aws';
@@ -97,7 +98,7 @@ describe('tng lambda verify', () => {
     assert.match(result.stderr, new RegExp(`Lambda function ${arnOf('tng-fn')}`));
     assert.match(result.stderr, /^code signing\s+pass\s+csc-[a-z0-9]{17} rejects unsigned or untrusted code \(UntrustedArtifactOnDeployment = Enforce\)$/m);
     assert.match(result.stderr, /^DLQ\s+pass\s+SQS queue tng-fn-dlq, encrypted with arn:aws:kms:us-east-1:123456789012:key\//m);
-    assert.match(result.stderr, new RegExp(`^audit\\s+pass\\s+exec entry ${deployExec.id.slice(0, 8)}… \\(seq ${deployExec.seq}.*chained to login ${signedLogin.id.slice(0, 8)}… \\(seq ${signedLogin.seq}\\) signed by security key`, 'm'));
+    assert.match(result.stderr, new RegExp(`^audit\\s+pass\\s+exec entry ${deployExec.id.slice(0, 8)}… \\(seq ${deployExec.seq}.*chained to login ${signedLogin.id.slice(0, 8)}… \\(seq ${signedLogin.seq}\\) signed by security key \\S+, enrolled in profile ${world.profile} here; the local audit trail`, 'm'));
     assert.match(result.stderr, /All 5 checks pass\./);
     // Every call was signed with the credentials tng issued for aws_role "deploy"; no KMS call.
     const calls = sandbox.aws.requests().slice(from);
@@ -164,6 +165,18 @@ describe('tng lambda verify', () => {
     assert.match(weak.stderr, /fails 4 of 5 checks: code signing, VPC, DLQ, audit\.$/m);
   });
 
+  /** The world's config with every enrolled key removed: a machine that knows the profile but not the key. */
+  async function configWithoutKeys(): Promise<string> {
+    const config = parse(await readFile(world.config, 'utf8')) as { profiles: Record<string, Record<string, unknown>> };
+    for (const table of Object.values(config.profiles)) {
+      delete table.fido2;
+      table.touch = 'never';
+    }
+    const path = join(scratch, 'config-without-keys.toml');
+    await writeFile(path, stringify(config));
+    return path;
+  }
+
   it('--audit FILE: the export verifies the tag where the local trail does not know it; a cut or changed export fails the audit check', async () => {
     const exported = await world.run(['audit', 'export']);
     assert.equal(exported.code, 0, exported.stderr);
@@ -178,7 +191,12 @@ describe('tng lambda verify', () => {
 
     const fromExport = await verify([sandbox.functions.hardened, '--audit', file], elsewhere);
     assert.equal(fromExport.code, 0, fromExport.stderr);
-    assert.match(fromExport.stderr, new RegExp(`^audit\\s+pass\\s+exec entry .*chained to login .*; the audit export ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} verifies$`, 'm'));
+    assert.match(fromExport.stderr, new RegExp(`^audit\\s+pass\\s+exec entry .*chained to login .* signed by security key \\S+, enrolled in profile ${world.profile} here; the audit export ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} verifies$`, 'm'));
+
+    // On a machine where no profile enrols that key, the check still passes, and says so.
+    const stranger = await verify([sandbox.functions.hardened, '--audit', file], { ...elsewhere, TNG_CONFIG: await configWithoutKeys() });
+    assert.equal(stranger.code, 0, stranger.stderr);
+    assert.match(stranger.stderr, /^audit\s+pass\s+exec entry .* signed by security key \S+, which no profile here enrolls \(compare it with the signer's `tng whoami`\); the audit export/m);
 
     // From the exec on, the signed login it names lies before the export.
     const since = await world.run(['audit', 'export', '--since', deployExec.id]);

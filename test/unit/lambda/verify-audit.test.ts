@@ -5,21 +5,22 @@ import assert from 'node:assert/strict';
 import { appendFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { appendEntry, type AuditEntry } from '../../../src/audit/chain.ts';
+import { appendEntry, readTrail, type AuditEntry } from '../../../src/audit/chain.ts';
 import { buildExport, formatExport } from '../../../src/audit/export.ts';
 import { isTngError } from '../../../src/errors.ts';
 import { evaluateAudit, loadAuditSource } from '../../../src/lambda-verify/audit.ts';
-import { sampleTrail, tempStateDir } from '../audit/helpers.ts';
+import { sampleTrail, tempStateDir, testKey, type TestKey } from '../audit/helpers.ts';
 
 let state: Awaited<ReturnType<typeof tempStateDir>>;
 let other: Awaited<ReturnType<typeof tempStateDir>>;
 let entries: AuditEntry[];
+let keys: TestKey[];
 let unchainedExec: AuditEntry;
 
 before(async () => {
   state = await tempStateDir();
   other = await tempStateDir();
-  entries = (await sampleTrail(state.dir)).entries;
+  ({ entries, keys } = await sampleTrail(state.dir));
   unchainedExec = await appendEntry(state.dir, { event: 'exec', profile: 'work', program: 'terraform', argv_sha256: 'ab'.repeat(32), login: null });
 });
 after(async () => {
@@ -47,6 +48,36 @@ describe('lambda verify: the audit check', () => {
     const result = await check(byEvent('login', true).id);
     assert.equal(result.ok, true, result.detail);
     assert.match(result.detail, /^login entry .*, signed by security key/);
+  });
+
+  it('the signer is compared with the keys enrolled here: named when enrolled, flagged when not, a failure under another public key', async () => {
+    const exec = byEvent('exec');
+    const [first] = keys as [TestKey];
+    const source = await loadAuditSource(state.dir, undefined);
+    const enrolled = [{ profile: 'work', credential_id: first.credentialId, public_key: first.enrolled.public_key }];
+    const here = evaluateAudit(exec.id, source, enrolled);
+    assert.equal(here.ok, true, here.detail);
+    assert.match(here.detail, new RegExp(`signed by security key ${first.credentialId.slice(0, 8)}…, enrolled in profile work here; the local audit trail`));
+
+    const elsewhere = evaluateAudit(exec.id, source, []);
+    assert.equal(elsewhere.ok, true, elsewhere.detail);
+    assert.match(elsewhere.detail, /signed by security key \S+, which no profile here enrolls \(compare it with the signer's `tng whoami`\);/);
+
+    // A trail whose enroll entry claims this machine's credential with a key of its own: it verifies in
+    // itself, but the key is not the one enrolled here.
+    const forged = evaluateAudit(exec.id, source, [{ profile: 'prod', credential_id: first.credentialId, public_key: testKey().enrolled.public_key }]);
+    assert.equal(forged.ok, false);
+    assert.match(forged.detail, new RegExp(`signed by credential ${first.credentialId.slice(0, 8)}…, which profile prod here enrolls with another public key than the one the local audit trail \\(.*\\) holds for it$`));
+
+    // An export from the second key's login on: its enroll entry lies before the slice, so the key compared
+    // is the one in the export's keys record.
+    const [, second] = keys as [TestKey, TestKey];
+    const login2 = entries.find((e) => e.event === 'login' && e.credential_id === second.credentialId) as AuditEntry;
+    const file = join(other.dir, 'since-login2.jsonl');
+    await writeFile(file, formatExport(buildExport((await readTrail(state.dir)).entries, login2.id)));
+    const exported = await loadAuditSource(other.dir, file);
+    assert.equal(evaluateAudit(login2.id, exported, [{ profile: 'work', credential_id: second.credentialId, public_key: second.enrolled.public_key }]).ok, true);
+    assert.equal(evaluateAudit(login2.id, exported, [{ profile: 'work', credential_id: second.credentialId, public_key: first.enrolled.public_key }]).ok, false);
   });
 
   it('no tag, an unknown id, a session, an unsigned login or an exec without a signed login fail', async () => {
