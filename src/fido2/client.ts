@@ -37,7 +37,7 @@ import { fidoError, interruptedError, internalError, protocolError } from './err
 import { type DeviceDeps, type OpenedDevice, openDevices } from './hid/devices.ts';
 import { CTAPHID_ERROR, KEEPALIVE_STATUS } from './hid/framing.ts';
 import { CtapHidChannel, CtapHidError } from './hid/transport.ts';
-import { bytesEqual, isAbortError, sleep as defaultSleep } from './util.ts';
+import { bytesEqual, firstToSucceed, isAbortError, sleep as defaultSleep } from './util.ts';
 
 export type { AuthenticatorInfo } from './ctap2/commands.ts';
 
@@ -307,29 +307,18 @@ function asTngError(error: unknown): TngError {
 
 /** Runs authenticatorSelection on every device; the first touched wins, the others are cancelled and closed. */
 async function selectByTouch(ready: AuthenticatorImpl[], touchTimeoutMs: number, signal?: AbortSignal): Promise<Authenticator> {
-  const controller = new AbortController();
-  const onAbort = () => controller.abort(signal?.reason);
-  if (signal?.aborted) controller.abort(signal.reason);
-  else signal?.addEventListener('abort', onAbort, { once: true });
-  const attempts = ready.map((auth, index) =>
-    selection(auth.channel, auth.info, { signal: controller.signal, timeoutMs: touchTimeoutMs }).then(() => index),
-  );
-  let winner: number | undefined;
-  try {
-    winner = await Promise.any(attempts);
-  } catch {
-    // every device failed; reported below
-  } finally {
-    signal?.removeEventListener('abort', onAbort);
-  }
-  controller.abort();
-  const settled = await Promise.allSettled(attempts);
+  const outcome = await firstToSucceed(ready, (auth, shared) => selection(auth.channel, auth.info, { signal: shared, timeoutMs: touchTimeoutMs }), signal);
+  const winner = 'index' in outcome ? outcome.index : undefined;
   await Promise.all(ready.map((auth, index) => (index === winner ? undefined : auth.close().catch(() => undefined))));
   if (winner !== undefined) return ready[winner] as AuthenticatorImpl;
   if (signal?.aborted) throw interruptedError(signal.reason);
-  const errors = settled.map((s) => (s.status === 'rejected' ? asTngError(s.reason) : undefined)).filter((e) => e !== undefined);
-  const first = errors.find((e) => e.code !== 'fido2.unplugged') ?? errors[0];
-  throw touchError(first ?? fidoError('fido2.touch-timeout', 'No security key was touched.'), touchTimeoutMs);
+  throw touchError(mostTelling('errors' in outcome ? outcome.errors : []) ?? fidoError('fido2.touch-timeout', 'No security key was touched.'), touchTimeoutMs);
+}
+
+/** Of the errors of several keys asked at once, the one to report: the first that is not a key pulled out. */
+export function mostTelling(errors: unknown[]): TngError | undefined {
+  const translated = errors.map(asTngError);
+  return translated.find((e) => e.code !== 'fido2.unplugged') ?? translated[0];
 }
 
 function touchError(error: TngError, timeoutMs: number): TngError {

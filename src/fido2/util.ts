@@ -63,3 +63,29 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
+
+/**
+ * Runs `attempt` on every item at once under one abort signal (which `signal` also aborts): the first to
+ * succeed wins and the rest are aborted, and every attempt has ended when this returns (a cancelled key
+ * has answered its CANCEL). Without a winner, the errors in the items' order.
+ */
+export async function firstToSucceed<I, R>(
+  items: readonly I[],
+  attempt: (item: I, signal: AbortSignal) => Promise<R>,
+  signal?: AbortSignal,
+): Promise<{ index: number; value: R } | { errors: unknown[] }> {
+  const shared = new AbortController();
+  const onAbort = () => shared.abort(signal?.reason);
+  if (signal?.aborted) shared.abort(signal.reason);
+  else signal?.addEventListener('abort', onAbort, { once: true });
+  const attempts = items.map((item, index) => attempt(item, shared.signal).then((value) => ({ index, value })));
+  try {
+    return await Promise.any(attempts);
+  } catch (error) {
+    return { errors: (error as AggregateError).errors as unknown[] };
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+    shared.abort();
+    await Promise.allSettled(attempts);
+  }
+}

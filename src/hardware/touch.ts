@@ -3,7 +3,8 @@ import { enrolledCredentials, readConfigFile } from '../config/file.ts';
 import type { Fido2Entry, Profile } from '../config/profile.ts';
 import type { Deps } from '../deps.ts';
 import { TngError } from '../errors.ts';
-import type { Assertion, Authenticator, GetAssertionOptions } from '../fido2/client.ts';
+import { mostTelling, type Assertion, type Authenticator, type GetAssertionOptions } from '../fido2/client.ts';
+import { firstToSucceed } from '../fido2/util.ts';
 import { interruptedError } from '../fido2/errors.ts';
 import { fileNeedsEnrolment, isFileKeychain, type FileKeychain } from '../keychain/file.ts';
 import { readProfileKeys, updateProfileKeys } from '../keychain/profile-keys.ts';
@@ -137,22 +138,10 @@ async function firstAssertion(
   const ask = (key: EnrolledKey, askSignal: AbortSignal | undefined) =>
     key.authenticator.getAssertion({ ...request(key.entry), ...(askSignal ? { signal: askSignal } : {}) }).then((assertion) => ({ key, assertion }));
   if (keys.length === 1) return ask(keys[0] as EnrolledKey, signal);
-  const others = new AbortController();
-  const onAbort = () => others.abort(signal?.reason);
-  if (signal?.aborted) others.abort(signal.reason);
-  else signal?.addEventListener('abort', onAbort, { once: true });
-  const attempts = keys.map((key) => ask(key, others.signal));
-  try {
-    return await Promise.any(attempts);
-  } catch (error) {
-    if (signal?.aborted) throw interruptedError(signal.reason);
-    const errors = (error as AggregateError).errors as unknown[];
-    throw errors.find((e) => !(e instanceof TngError && e.code === 'fido2.unplugged')) ?? errors[0];
-  } finally {
-    signal?.removeEventListener('abort', onAbort);
-    others.abort();
-    await Promise.allSettled(attempts);
-  }
+  const outcome = await firstToSucceed(keys, ask, signal);
+  if ('value' in outcome) return outcome.value;
+  if (signal?.aborted) throw interruptedError(signal.reason);
+  throw mostTelling(outcome.errors);
 }
 
 /**
