@@ -77,7 +77,8 @@ export async function openEnrolledKeys(deps: Pick<Deps, 'env' | 'io' | 'signal'>
   const shown = stderrPrompts(deps, purpose);
   let several: string | undefined;
   const prompts: TouchPrompts = { ...shown, touch: (deviceName) => shown.touch(several ?? deviceName) };
-  const authenticators = await client.openAll(openOptions(deps, prompts, { entries: profile.fido2, want: 'present' }));
+  // No `credentials` filter: the probe below is that filter, and asks each key once.
+  const authenticators = await client.openAll(openOptions(deps, prompts));
   const probes = await Promise.allSettled(authenticators.map((authenticator) => findEnrolledEntry(authenticator, profile)));
   const keys: EnrolledKey[] = [];
   const errors: unknown[] = [];
