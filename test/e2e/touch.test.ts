@@ -30,6 +30,17 @@ async function fido2Entries(world: World): Promise<Array<Record<string, string>>
   return config.profiles[world.profile]?.fido2 ?? [];
 }
 
+/** `tng enroll --add` of the backup key, both keys plugged in. */
+async function enrollBackup(world: World): Promise<void> {
+  const added = await world.run(['enroll', '--add', '--profile', world.profile, '--uv', 'discouraged'], { env: { TNG_FIDO2_DEVICE: `${primary.device},${backup.device}` } });
+  assert.equal(added.code, 0, added.stderr);
+}
+
+/** The entries of the world's audit trail. */
+async function trailLines(world: World): Promise<Array<Record<string, any>>> {
+  return (await readFile(`${world.state}/audit.jsonl`, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Record<string, any>);
+}
+
 async function enrolledWorld(): Promise<World> {
   const world = await createWorld();
   world.env.TNG_FIDO2_DEVICE = primary.device;
@@ -142,8 +153,7 @@ describe('touch-gated login', () => {
   it('a backup key enrolled with --add opens the same secrets', async () => {
     const world = await enrolledWorld();
     try {
-      const added = await world.run(['enroll', '--add', '--profile', world.profile, '--uv', 'discouraged'], { env: { TNG_FIDO2_DEVICE: `${primary.device},${backup.device}` } });
-      assert.equal(added.code, 0, added.stderr);
+      await enrollBackup(world);
       const entries = await fido2Entries(world);
       assert.equal(entries.length, 2);
       assert.equal(entries[1]?.aaguid, 'ee882879-721c-4913-9775-3dfcce97072a');
@@ -154,7 +164,7 @@ describe('touch-gated login', () => {
       assert.equal(report?.hardware?.credential_id, entries[1]?.credential_id, 'whoami names the key that touched last');
       const lastTouch = Date.parse(report?.hardware?.last_touch ?? '');
       assert.ok(Date.now() - lastTouch < 60_000 && Date.now() - lastTouch >= 0, String(report?.hardware?.last_touch));
-      const lines = (await readFile(`${world.state}/audit.jsonl`, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+      const lines = await trailLines(world);
       const signed = lines.filter((e) => e.sig !== undefined).at(-1);
       assert.equal(report?.hardware?.last_touch, signed?.ts, 'last_touch is the time of the latest signed entry');
     } finally {
@@ -166,8 +176,7 @@ describe('touch-gated login', () => {
     const world = await enrolledWorld();
     const both = { TNG_FIDO2_DEVICE: `${primary.device},${backup.device}` };
     try {
-      const added = await world.run(['enroll', '--add', '--profile', world.profile, '--uv', 'discouraged'], { env: both });
-      assert.equal(added.code, 0, added.stderr);
+      await enrollBackup(world);
       const [, backupEntry] = await fido2Entries(world);
       primary.setTouch({ kind: 'never' }); // the person touches the backup only
       const before = { primary: primary.stats(), backup: backup.stats() };
@@ -182,7 +191,7 @@ describe('touch-gated login', () => {
       assert.equal(result.stderr.match(/is blinking\)/g)?.length, 1, result.stderr);
       assert.match(result.stderr, /\((either \S.*|\S.* or \S.*) is blinking\)/, 'the prompt names both keys');
 
-      const lines = (await readFile(`${world.state}/audit.jsonl`, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+      const lines = await trailLines(world);
       const login = lines.filter((e) => e.event === 'login').at(-1);
       assert.equal(login?.credential_id, backupEntry?.credential_id, 'the entry names the key that signed');
       assert.equal(lines.filter((e) => e.event === 'login' && e.ts === login?.ts).length, 1, 'one login entry, not one per key');
@@ -198,8 +207,7 @@ describe('touch-gated login', () => {
   it('the keys item lost (a keychain reset): a login says the sealed refresh token no longer opens and logs in anew; a key left without its copy is named', async () => {
     const world = await enrolledWorld();
     try {
-      const added = await world.run(['enroll', '--add', '--profile', world.profile, '--uv', 'discouraged'], { env: { TNG_FIDO2_DEVICE: `${primary.device},${backup.device}` } });
-      assert.equal(added.code, 0, added.stderr);
+      await enrollBackup(world);
       const [primaryEntry] = await fido2Entries(world);
       assert.ok(await createOsKeychain().delete(`profile:${world.profile}:keys`));
       const sealedBefore = await storedItem(world, 'refresh-token');
@@ -232,8 +240,7 @@ describe('touch-gated login', () => {
       const replaced = await world.run(['enroll', '--profile', world.profile, '--uv', 'discouraged'], { env: { TNG_FIDO2_DEVICE: primary.device } });
       assert.equal(replaced.code, 0, replaced.stderr);
       assert.equal((await login(world)).code, 0, 'the plain enroll dropped the token sealed for the old key: one browser login');
-      const readded = await world.run(['enroll', '--add', '--profile', world.profile, '--uv', 'discouraged'], { env: { TNG_FIDO2_DEVICE: `${primary.device},${backup.device}` } });
-      assert.equal(readded.code, 0, readded.stderr);
+      await enrollBackup(world);
       const settled = (await world.browserRuns()).length;
       for (const device of [backup.device, primary.device]) {
         const result = await login(world, [], { TNG_FIDO2_DEVICE: device });
@@ -250,8 +257,7 @@ describe('touch-gated login', () => {
     const world = await enrolledWorld();
     try {
       assert.ok(await createOsKeychain().delete(`profile:${world.profile}:keys`));
-      const added = await world.run(['enroll', '--add', '--profile', world.profile, '--uv', 'discouraged'], { env: { TNG_FIDO2_DEVICE: `${primary.device},${backup.device}` } });
-      assert.equal(added.code, 0, added.stderr);
+      await enrollBackup(world);
       const entries = await fido2Entries(world);
       const keys = JSON.parse((await storedItem(world, 'keys')) ?? '{}') as { dataKeys?: Record<string, string> };
       assert.deepEqual(Object.keys(keys.dataKeys ?? {}).sort(), entries.map((e) => e.credential_id).sort(), 'a copy for each enrolled key');
@@ -285,7 +291,7 @@ describe('touch-gated login', () => {
       assert.equal(handOut.code, 0, handOut.stderr);
       assert.deepEqual(Object.keys(JSON.parse(handOut.stdout) as object), ['Version', 'AccessKeyId', 'SecretAccessKey', 'SessionToken', 'Expiration']);
       assert.ok(primary.stats().getAssertion > touches);
-      const lines = (await readFile(`${world.state}/audit.jsonl`, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+      const lines = await trailLines(world);
       const entry = lines.at(-1);
       assert.equal(entry?.event, 'exec');
       assert.equal(entry?.program, 'credential-process');
@@ -307,8 +313,7 @@ describe('the audit lock across a touch', () => {
   it('an exec waiting behind another exec\'s touch (on another key) says so, naming its PID, and both finish', async () => {
     const world = await enrolledWorld();
     try {
-      const added = await world.run(['enroll', '--add', '--profile', world.profile, '--uv', 'discouraged'], { env: { TNG_FIDO2_DEVICE: `${primary.device},${backup.device}` } });
-      assert.equal(added.code, 0, added.stderr);
+      await enrollBackup(world);
       assert.equal((await world.run(['init', '--profile', world.profile, '--touch', 'exec'])).code, 0);
       primary.setTouch({ kind: 'auto', delayMs: 2500 });
       const first = world.start(['exec', '--profile', world.profile, '--', 'true']);
@@ -359,7 +364,7 @@ describe('the signed audit trail', () => {
       assert.equal((await world.run(['init', '--profile', world.profile, '--touch', 'exec'])).code, 0);
       const exec = await world.run(['exec', '--profile', world.profile, '--', 'printenv', 'TNG_AUDIT_ID']);
       assert.equal(exec.code, 0, exec.stderr);
-      const lines = (await readFile(`${world.state}/audit.jsonl`, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Record<string, any>);
+      const lines = await trailLines(world);
       const execEntry = lines.find((e) => e.id === exec.stdout.trim());
       assert.equal(execEntry?.event, 'exec');
       assert.ok(execEntry?.sig, 'signed by the exec touch');
@@ -388,7 +393,7 @@ describe('the signed audit trail', () => {
     try {
       const result = await world.run(['login', '--profile', world.profile]);
       assert.equal(result.code, 0, result.stderr);
-      const lines = (await readFile(`${world.state}/audit.jsonl`, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Record<string, any>);
+      const lines = await trailLines(world);
       const enroll = lines.find((e) => e.event === 'enroll');
       const signed = lines.filter((e) => e.event === 'login' && e.sig);
       assert.ok(enroll, 'enrolment is in the trail with its public key');
@@ -423,7 +428,7 @@ describe('the signed audit trail', () => {
       await rename(`${world.state}/audit.jsonl`, `${world.state}/audit-2026-11.jsonl`);
       const exec = await world.run(['exec', '--profile', world.profile, '--', 'true']);
       assert.equal(exec.code, 0, exec.stderr);
-      const [entry, ...rest] = (await readFile(`${world.state}/audit.jsonl`, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Record<string, any>);
+      const [entry, ...rest] = await trailLines(world);
       assert.deepEqual([entry?.seq, entry?.event, rest.length], [1, 'exec', 0]);
       const login = String(entry?.login);
       const verify = await world.run(['audit', '--verify']);
