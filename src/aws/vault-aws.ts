@@ -40,8 +40,9 @@ export async function issueAwsCredentials(vault: VaultClient, token: string, req
       : await vault.awsRead<AwsSecretResponse>(token, path);
   const data = typeof response?.data === 'object' && response.data !== null ? response.data : undefined;
   // Vault's answer is checked, not trusted: a lifetime that is not a sane number of seconds, or keys that
-  // are not strings, would otherwise turn into a wrong expiry or a credential the SDKs cannot use.
-  const seconds = (value: unknown) => (typeof value === 'number' && Number.isFinite(value) && value > 0 && value < 1e10 ? value : 0);
+  // are not strings, would otherwise turn into a wrong expiry or a credential the SDKs cannot use. Vault
+  // counts whole seconds; anything under one would make credentials that expire as they are issued.
+  const seconds = (value: unknown) => (typeof value === 'number' && Number.isFinite(value) && value >= 1 && value < 1e10 ? Math.floor(value) : 0);
   const lifetime = seconds(response?.lease_duration) || seconds(data?.ttl);
   const text = (value: unknown) => (typeof value === 'string' && value !== '' ? value : undefined);
   if (!text(data?.access_key) || !text(data?.secret_key) || lifetime <= 0 || !data) {
