@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(dbus dbus-bin gnome-keyring libsecret-tools bsdutils openssl awscli python3-fido2 fido2-tools libusb-1.0-0 tmux zsh fish)
+packages=(dbus dbus-bin gnome-keyring libsecret-tools bsdutils openssl awscli python3-fido2 fido2-tools libusb-1.0-0 tmux zsh fish strace)
 missing=()
 for pkg in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")

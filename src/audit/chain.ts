@@ -5,7 +5,8 @@
  * made with a touch carry the authenticator's assertion over clientDataHash = the entry's hash, checked
  * with the public key of the `enroll` entry in force for that credential at that point of the trail.
  *
- * Crash safety: each append is one write followed by fsync. A torn last line (a crash mid-write) is never
+ * Crash safety: each append is one write, followed by fsync unless the caller asks for none (an unsigned
+ * exec's entry, see {@link AppendOptions.durable}). A torn last line (a crash mid-write) is never
  * rewritten: the next append first writes a `repair` entry recording the torn bytes' length and SHA-256,
  * and verification accepts the torn bytes only when such an entry accounts for them, and reports them.
  */
@@ -60,6 +61,14 @@ export interface AppendOptions {
   signal?: AbortSignal;
   /** Told once when another process has held the audit lock for a while (see {@link LockOptions.onWait}). */
   onLockWait?: LockOptions['onWait'];
+  /**
+   * Whether the append waits for the disk (fsync; default true). An unsigned exec's entry is written once its
+   * command runs, so a tng killed at that moment loses it anyway; waiting for the disk there would add the
+   * fsync (milliseconds) to every exec. Without it, a finished write survives any crash of tng, and only a
+   * power cut or kernel crash before the kernel writes it out (seconds) can lose it; the next durable
+   * append's fsync covers it too.
+   */
+  durable?: boolean;
 }
 
 /** The public values of an enrolled credential, as an `enroll` entry records them. */
@@ -411,7 +420,8 @@ async function withTrail<T>(stateDir: string, options: AppendOptions, fn: (write
       }
       const result = await fn({ fd, next, place, push });
       appendText(fd, prefix + written.map(lineOf).join(''));
-      fsyncSync(fd);
+      // A new trail and a repair are rare and worth the wait whatever the caller asked.
+      if (options.durable !== false || created || tail.region.length > 0) fsyncSync(fd);
       if (created) syncDir(stateDir);
       return result;
     } finally {
@@ -420,7 +430,7 @@ async function withTrail<T>(stateDir: string, options: AppendOptions, fn: (write
   });
 }
 
-/** Appends one entry under the audit lock (write + fsync, file 0600) and returns it. Repairs a torn tail first. */
+/** Appends one entry under the audit lock (write + fsync unless `options.durable` is false; file 0600) and returns it. Repairs a torn tail first. */
 export async function appendEntry(stateDir: string, body: EntryBody, options: AppendOptions = {}): Promise<AuditEntry> {
   const checked = checkBody(body);
   return withTrail(stateDir, options, async ({ next }) => {

@@ -106,7 +106,7 @@ export async function execute(profile: Profile, plan: ExecPlan, deps: Deps): Pro
               vault_accessor: session.vault.accessor,
               aws_access_key_id: credentials?.accessKeyId ?? null,
               login: session.login ?? null,
-            }, { id: auditId }),
+            }, { id: auditId, durable: false }),
           )
           .then(() => undefined, (error: unknown) => deps.io.warn(`Could not write the audit entry ${auditId} for this exec: ${describe(error)}`));
       },

@@ -193,6 +193,38 @@ describe('tng audit against a real login and exec', () => {
     assert.match(full.stderr, /^tng: Could not write the output \(stdout: ENOSPC\)\.\nhint: .+\n$/);
   });
 
+  it('an unsigned exec\'s entry does not wait for the disk; a login\'s, a new trail\'s and a repair\'s do (fsync, as strace sees it)', async () => {
+    /** The paths tng fsynced while running `args` in the state dir `state`. */
+    const fsynced = async (args: string[], state: string): Promise<string[]> => {
+      const out = join(scratch, `strace-${Math.random().toString(36).slice(2)}.log`);
+      const traced = ['-f', '-y', '-qq', '-e', 'trace=fsync,fdatasync', '-e', 'signal=none', '-o', out, TNG, ...args];
+      const result = await runProcess('strace', traced, { ...world.env, TNG_STATE_DIR: state });
+      assert.equal(result.code, 0, result.stderr);
+      return [...(await readFile(out, 'utf8')).matchAll(/f(?:data)?sync\(\d+<([^>]+)>\) = 0/g)].map((m) => m[1] as string);
+    };
+    const auditFile = (state: string) => join(state, 'audit.jsonl');
+    const exec = ['exec', '--profile', world.profile, '--no-aws', '--', 'true'];
+
+    const dir = await copyState();
+    const before = (await trail(dir)).length;
+    assert.deepEqual((await fsynced(exec, dir)).filter((path) => path === auditFile(dir)), []);
+    const entries = await trail(dir);
+    assert.equal(entries.length, before + 1, 'the exec entry was written all the same');
+    assert.equal(entries.at(-1)?.event, 'exec');
+
+    const fresh = await mkdtemp(join(scratch, 'state-'));
+    assert.ok((await fsynced(exec, fresh)).includes(auditFile(fresh)), 'a new trail is fsynced');
+
+    const torn = await copyState();
+    await truncate(auditFile(torn), (await stat(auditFile(torn))).size - 30);
+    assert.ok((await fsynced(exec, torn)).includes(auditFile(torn)), 'a repair is fsynced');
+    assert.equal((await trail(torn).catch(() => undefined)), undefined, 'the torn bytes are kept');
+
+    const logins = await copyState();
+    assert.ok((await fsynced(['login', '--profile', world.profile], logins)).includes(auditFile(logins)), 'a login is fsynced');
+    assert.deepEqual((await trail(logins)).slice(-2).map((e) => e.event), ['login', 'session']);
+  });
+
   it('50 concurrent execs leave 50 well-chained entries, each named by its child\'s TNG_AUDIT_ID', async () => {
     const dir = await copyState();
     const before = (await trail(dir)).length;
