@@ -3,7 +3,7 @@ import type { Deps } from '../deps.ts';
 import { TngError, isTngError, noSessionError } from '../errors.ts';
 import type { SecretStore } from '../keychain/store.ts';
 import { nodeCrypto } from '../platform/lazy-crypto.ts';
-import { renewIfEndingWithin } from '../session/renew.ts';
+import { isSameSession, renewalIfEndingWithin, storeRenewal, type Renewal } from '../session/renew.ts';
 import { loadSession, sessionIsLive, updateSession, type Session } from '../session/session.ts';
 import { withLock } from '../state/lock.ts';
 import type { VaultClient } from '../vault/client.ts';
@@ -73,19 +73,20 @@ export async function awsCredentials(profile: Profile, request: AwsRequest, deps
     if (session === undefined || !sessionIsLive(session, deps.clock.now(), 30)) {
       throw noSessionError(`No live session for profile "${profile.name}" to issue AWS credentials with.`);
     }
-    const credentials = await issue(profile, session, request, deps);
-    // Cached only with the session they were issued under (a login meanwhile starts a clean cache);
-    // expired entries of other roles are dropped on the way.
+    const { credentials, renewal } = await issue(profile, session, request, deps);
+    // Cached only with the session they were issued under (a login meanwhile starts a clean cache), in the
+    // same keychain write as the token's renewal; expired entries of other roles are dropped on the way.
     await updateSession(store, deps.paths.state, profile.name, (current) => {
-      if (current === undefined || current.vault.accessor !== session.vault.accessor) return undefined;
+      if (!isSameSession(current, session)) return undefined;
       const kept = Object.fromEntries(Object.entries(cacheOf(current)).filter(([, c]) => c.expiresAt > nowSeconds()));
-      return { ...current, aws: { ...kept, [slot]: credentials } };
+      return { ...(renewal.applyTo?.(current) ?? current), aws: { ...kept, [slot]: credentials } };
     });
     return credentials;
   });
 }
 
-async function issue(profile: Profile, session: Session, request: AwsRequest, deps: AwsDeps): Promise<AwsCredentials> {
+/** Issues credentials at Vault, renewing the token first when it would end before them; the caller stores the renewal. */
+async function issue(profile: Profile, session: Session, request: AwsRequest, deps: AwsDeps): Promise<{ credentials: AwsCredentials; renewal: Renewal }> {
   // Loaded only to issue: the warm path (cached credentials) never loads the Vault client.
   const [fetch, { VaultClient }, { issueAwsCredentials, ttlRefused }] = await Promise.all([
     deps.fetch({ cacertPath: profile.vaultCacert }),
@@ -93,11 +94,11 @@ async function issue(profile: Profile, session: Session, request: AwsRequest, de
     import('./vault-aws.ts'),
   ]);
   const vault = new VaultClient({ addr: session.vault.addr, namespace: session.vault.namespace ?? undefined, fetch });
-  const current = await renewIfEndingWithin(session, request.ttlSeconds, vault, deps);
+  const renewal = await renewalIfEndingWithin(session, request.ttlSeconds, vault, deps.clock);
   try {
-    return await issueAwsCredentials(
+    const credentials = await issueAwsCredentials(
       vault,
-      current.vault.token,
+      renewal.session.vault.token,
       {
         mount: profile.awsMount,
         role: request.role,
@@ -108,8 +109,12 @@ async function issue(profile: Profile, session: Session, request: AwsRequest, de
       },
       Math.floor(deps.clock.now() / 1000),
     );
+    return { credentials, renewal };
   } catch (error) {
-    throw (await explain(error, vault, current.vault.token)) ?? ttlRefused(error, request.ttlSeconds) ?? error;
+    // The renewal happened at Vault whatever became of the issuance; a stored expiry that lags behind only
+    // means an earlier renewal next time, so failing to store it does not hide the error that matters.
+    await storeRenewal(renewal, deps).catch(() => undefined);
+    throw (await explain(error, vault, renewal.session.vault.token)) ?? ttlRefused(error, request.ttlSeconds) ?? error;
   }
 }
 

@@ -3,6 +3,7 @@ import { readdir, readFile, stat, writeFile, mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DEPLOY_ROLE_ARN, startSandbox, type Sandbox } from '../sandbox/index.ts';
+import { storedItem } from './fault-helpers.ts';
 import { TNG, createWorld, initProfile, login, runProcess, type World } from './harness.ts';
 
 const AWS_CLI = '/usr/bin/aws';
@@ -224,6 +225,52 @@ describe('AWS credential issuance', () => {
       assert.deepEqual(results.map((r) => r.code), Array(20).fill(0), results.map((r) => r.stderr).join('\n'));
       assert.equal(sandbox.vault.awsCredentials.issuanceCount('deploy') - before, 1);
     } finally {
+      await other.dispose();
+    }
+  });
+
+  // The sandbox's Vault tokens live 15 minutes, as long as the credentials: every issuance renews first.
+  const vaultExpiry = async (other: World) => {
+    const stored = JSON.parse((await storedItem(other, 'session')) ?? 'null') as { vault: { expiresAt: number } } | null;
+    assert.ok(stored !== null, 'a stored session');
+    return stored.vault.expiresAt;
+  };
+  const renewals = () => sandbox.vault.count('POST', '/v1/auth/token/renew-self') + sandbox.vault.count('PUT', '/v1/auth/token/renew-self');
+  /** A world whose login is over a second old, so that a renewal shows in the stored expiry. */
+  const loggedInASecondAgo = async () => {
+    const other = await loggedInWorld(['--aws-role', 'deploy']);
+    const loggedInUntil = await vaultExpiry(other);
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    return { other, loggedInUntil, renewalsBefore: renewals() };
+  };
+
+  it('renews a Vault token that would end before the credentials, and stores the renewal with them in one keychain write', async () => {
+    const { other, loggedInUntil, renewalsBefore } = await loggedInASecondAgo();
+    try {
+      const result = await other.run(['exec', '--profile', other.profile, '--', 'true'], { env: { TNG_DEBUG: '1' } });
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal(renewals() - renewalsBefore, 1);
+      const writes = result.stderr.split('\n').filter((line) => /^tng: \[timing\] keychain write \(session\)/.test(line));
+      assert.equal(writes.length, 1, result.stderr);
+      assert.ok((await vaultExpiry(other)) > loggedInUntil, 'the stored session has the renewed expiry');
+      const cached = await other.run(['exec', '--profile', other.profile, '--', 'true']);
+      assert.equal(cached.code, 0, cached.stderr);
+      assert.equal(renewals() - renewalsBefore, 1, 'cached credentials need no renewal');
+    } finally {
+      await other.dispose();
+    }
+  });
+
+  it('a renewal is kept when the issuance after it fails', async () => {
+    const { other, loggedInUntil, renewalsBefore } = await loggedInASecondAgo();
+    try {
+      sandbox.vault.fault({ path: 'aws/sts/deploy', status: 500, body: { errors: ['internal error'] }, times: 1 });
+      const result = await other.run(['exec', '--profile', other.profile, '--', 'true']);
+      assert.equal(result.code, 6, result.stderr);
+      assert.equal(renewals() - renewalsBefore, 1);
+      assert.ok((await vaultExpiry(other)) > loggedInUntil, 'the stored session has the renewed expiry');
+    } finally {
+      sandbox.vault.clearFaults();
       await other.dispose();
     }
   });
