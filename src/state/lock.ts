@@ -5,6 +5,7 @@
 import { closeSync, existsSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { reportTiming, timingStart } from '../debug/timing.ts';
 import { TngError, describe } from '../errors.ts';
 import { nodeCrypto } from '../platform/lazy-crypto.ts';
 import { removeFile } from './atomic.ts';
@@ -36,7 +37,18 @@ interface Holder {
   since: number;
 }
 
-const POLL_MS = 40;
+/**
+ * Waiting polls with exponential backoff and jitter: most holds last a millisecond or two (an audit append,
+ * a session write), so the first retries come within milliseconds; a long hold (an issuance at Vault, a
+ * touch) backs off to a poll every ~64 ms.
+ */
+const POLL_FIRST_MS = 2;
+const POLL_MAX_MS = 64;
+
+/** The pauses between tries, in milliseconds: each drawn from [p/2, 3p/2) while p doubles from 2 up to 64. */
+export function* pollPauses(random: () => number = Math.random): Generator<number, never> {
+  for (let pause = POLL_FIRST_MS; ; pause = Math.min(pause * 2, POLL_MAX_MS)) yield pause / 2 + random() * pause;
+}
 const GUARD_STALE_MS = 5_000;
 
 function isAlive(pid: number): boolean {
@@ -92,6 +104,8 @@ export async function withLock<T>(stateDir: string, name: string, options: Waiti
   const staleAfter = options.staleAfterMs ?? 10 * 60_000;
   const deadline = Date.now() + options.timeoutMs;
   let waited = false;
+  const pauses = pollPauses();
+  const startedAt = timingStart();
   let waitingSince: number | undefined;
   let notified = false;
 
@@ -101,10 +115,16 @@ export async function withLock<T>(stateDir: string, name: string, options: Waiti
     }
     if (waited && options.afterRelease !== undefined && !existsSync(path)) {
       const done = await options.afterRelease();
-      if (done !== undefined) return done;
+      if (done !== undefined) {
+        reportTiming(`lock ${name}: waited, then took the holder's result`, startedAt);
+        return done;
+      }
     }
     try {
-      if (tryAcquire(dir, path, me)) break;
+      if (tryAcquire(dir, path, me)) {
+        if (waited) reportTiming(`lock ${name}: waited`, startedAt);
+        break;
+      }
     } catch (error) {
       throw stateDirError(error, stateDir);
     }
@@ -127,7 +147,7 @@ export async function withLock<T>(stateDir: string, name: string, options: Waiti
       notified = true;
       options.onWait.notify(holder === undefined || holder === 'garbled' ? undefined : holder.pid);
     }
-    await new Promise((resolve) => setTimeout(resolve, POLL_MS + Math.random() * POLL_MS));
+    await new Promise((resolve) => setTimeout(resolve, pauses.next().value));
     waited = true;
   }
 

@@ -1,5 +1,8 @@
 // TNG_DEBUG=1: a per-step timing breakdown on stderr (discovery, token, Vault, keychain, spawn), never a secret.
 import assert from 'node:assert/strict';
+import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
 import { after, before, it } from 'node:test';
 import { startSandbox, type Sandbox } from '../sandbox/index.ts';
 import { createWorld, initProfile, login, type World } from './harness.ts';
@@ -37,6 +40,23 @@ it('an exec shows the keychain read and the spawn; no secret reaches stderr', as
   const secrets = result.stdout.trim().split('\n');
   assert.equal(secrets.length, 3);
   for (const secret of secrets) assert.ok(secret.length > 8 && !result.stderr.includes(secret), 'a secret on stderr');
+});
+
+it('a wait for another process\'s lock shows as a step of its own', async () => {
+  const locks = join(world.state, 'locks');
+  await mkdir(locks, { recursive: true, mode: 0o700 });
+  const lock = join(locks, 'audit.lock');
+  const started = join(world.state, 'child-started');
+  // A live holder (this test's own process) keeps the audit lock until the exec's child has run, and then
+  // some, so the exec's append (after its child starts) has to wait for it.
+  await writeFile(lock, JSON.stringify({ pid: process.pid, host: hostname(), token: 'held-by-the-test', since: Date.now() }), { mode: 0o600 });
+  const running = world.run(['exec', '--profile', world.profile, '--', 'touch', started], { env: { TNG_DEBUG: '1' } });
+  while (!(await stat(started).catch(() => undefined))) await new Promise((resolve) => setTimeout(resolve, 20));
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  await rm(lock);
+  const result = await running;
+  assert.equal(result.code, 0, result.stderr);
+  assert.ok(timings(result.stderr).some((line) => /^tng: \[timing\] lock audit: waited \d+\.\d ms/.test(line)), timings(result.stderr).join('\n'));
 });
 
 it('without TNG_DEBUG there are no timing lines', async () => {

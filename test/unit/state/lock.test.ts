@@ -5,7 +5,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { TngError } from '../../../src/errors.ts';
-import { withLock } from '../../../src/state/lock.ts';
+import { pollPauses, withLock } from '../../../src/state/lock.ts';
 import { tempDirs } from '../../temp-dirs.ts';
 
 const newDir = tempDirs('lock');
@@ -19,6 +19,19 @@ async function deadPid(): Promise<number> {
 }
 
 describe('withLock', () => {
+  it('retries within milliseconds of a short hold, backing off to about 64 ms for a long one', () => {
+    const take = (random: () => number, count: number) => {
+      const pauses = pollPauses(random);
+      return Array.from({ length: count }, () => pauses.next().value);
+    };
+    assert.deepEqual(take(() => 0, 9), [1, 2, 4, 8, 16, 32, 32, 32, 32]);
+    assert.deepEqual(take(() => 0.5, 8), [2, 4, 8, 16, 32, 64, 64, 64]);
+    const top = take(() => 0.999999, 8);
+    for (const [i, pause] of top.entries()) assert.ok(pause < 3 * Math.min(2 ** i, 32), `pause ${i}: ${pause}`);
+    const sum = take(Math.random, 6).reduce((a, b) => a + b, 0);
+    assert.ok(sum >= 63 && sum < 189, `the first six pauses add up to ${sum} ms`);
+  });
+
   it('runs holders one at a time and removes the lock afterwards', async () => {
     const dir = await newDir();
     const events: string[] = [];
