@@ -54,16 +54,18 @@ function line(label: string, figure: string, target: string, ok: boolean): void 
  * Warm start-up, alternating in one loop: Node alone, the floor (scripts/bench-floor.cjs: Node, one keychain
  * read through tng's library, spawning `true`; no tng code), and each tng command.
  */
+const floorArgs = (item: string) => [new URL('./bench-floor.cjs', import.meta.url).pathname, 'tng', item];
+
 async function startUp(commands: Array<{ label: string; args: string[] }>, floorItem: string, env: NodeJS.ProcessEnv, target: number): Promise<void> {
-  const floorArgs = [new URL('./bench-floor.cjs', import.meta.url).pathname, 'tng', floorItem];
+  const floor = floorArgs(floorItem);
   for (const { args } of commands) await timeOnce(TNG, args, env); // warms the file cache and the credential cache
-  await timeOnce(process.execPath, floorArgs, env);
+  await timeOnce(process.execPath, floor, env);
   const node: number[] = [];
-  const floor: number[] = [];
+  const floorMs: number[] = [];
   const tng: number[][] = commands.map(() => []);
   for (let i = 0; i < RUNS; i++) {
     node.push((await timeOnce(process.execPath, ['-e', '0'], env)).ms);
-    floor.push((await timeOnce(process.execPath, floorArgs, env)).ms);
+    floorMs.push((await timeOnce(process.execPath, floor, env)).ms);
     for (const [c, { args }] of commands.entries()) (tng[c] as number[]).push((await timeOnce(TNG, args, env)).ms);
   }
   const base = median(node);
@@ -71,10 +73,10 @@ async function startUp(commands: Array<{ label: string; args: string[] }>, floor
     const ms = median(tng[c] as number[]);
     line(label, `${ms.toFixed(1)} ms vs node -e 0 ${base.toFixed(1)} ms = ${(ms / base).toFixed(2)}`, `ratio <= ${target}`, ms / base <= target);
   }
-  const floorMs = median(floor);
+  const floorMedian = median(floorMs);
   line(
     'floor: node + 1 keychain read + spawn, no tng',
-    `${floorMs.toFixed(1)} ms = ${(floorMs / base).toFixed(2)} x node -e 0`,
+    `${floorMedian.toFixed(1)} ms = ${(floorMedian / base).toFixed(2)} x node -e 0`,
     'reported',
     true,
   );
@@ -156,6 +158,8 @@ try {
   line(`${PARALLEL} parallel tng exec, empty cache`, `all exit 0, ${issued} issuance${issued === 1 ? '' : 's'} at Vault`, 'exactly 1', issued === 1);
   const factor = tngWall / nodeWall;
   line(`${PARALLEL} parallel tng exec: wall`, `${tngWall.toFixed(0)} ms vs ${PARALLEL} node -e 0 ${nodeWall.toFixed(0)} ms = ${factor.toFixed(2)}`, '<= 2 x', factor <= 2);
+  const floorWall = await parallel(PARALLEL, process.execPath, floorArgs('profile:bench:session'), env);
+  line(`${PARALLEL} parallel floor: wall`, `${floorWall.toFixed(0)} ms = ${(floorWall / nodeWall).toFixed(2)} x ${PARALLEL} node -e 0`, 'reported', true);
 
   const dist = await dirBytes(new URL('../dist/', import.meta.url).pathname);
   const main = (await stat(new URL('../dist/main.js', import.meta.url))).size;
