@@ -124,13 +124,17 @@ describe('login with the stored refresh token', () => {
     const world = await loggedInWorld();
     try {
       sandbox.vault.fault({ path: 'auth/jwt/login', delayMs: 20_000, times: 1 });
+      // Killed while Vault holds its login: after the issuer rotated the refresh token and tng stored the new
+      // one. (Killed between the rotation and the store, the next login would rightly find the token spent.)
+      const vaultLoginsBefore = sandbox.vault.count('POST', 'auth/jwt/login');
       const running = world.start(['login', '--profile', world.profile]);
       const lockPath = join(world.state, 'locks', `login-${world.profile}.lock`);
       const { access } = await import('node:fs/promises');
       for (let i = 0; i < 100; i++) {
-        if (sandbox.vault.count('POST', 'auth/jwt/login') > 0 && (await access(lockPath).then(() => true, () => false))) break;
+        if (sandbox.vault.count('POST', 'auth/jwt/login') > vaultLoginsBefore && (await access(lockPath).then(() => true, () => false))) break;
         await new Promise((r) => setTimeout(r, 50));
       }
+      assert.ok(sandbox.vault.count('POST', 'auth/jwt/login') > vaultLoginsBefore, 'the login reached Vault');
       running.child.kill('SIGKILL');
       await running.exited;
       sandbox.vault.clearFaults();
