@@ -5,6 +5,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { after, before, it } from 'node:test';
 import { startSandbox, type Sandbox } from '../sandbox/index.ts';
+import { sleep } from './fault-helpers.ts';
 import { createWorld, initProfile, login, type World } from './harness.ts';
 
 let sandbox: Sandbox;
@@ -51,8 +52,8 @@ it('a wait for another process\'s lock shows as a step of its own', async () => 
   // some, so the exec's append (after its child starts) has to wait for it.
   await writeFile(lock, JSON.stringify({ pid: process.pid, host: hostname(), token: 'held-by-the-test', since: Date.now() }), { mode: 0o600 });
   const running = world.run(['exec', '--profile', world.profile, '--', 'touch', started], { env: { TNG_DEBUG: '1' } });
-  while (!(await stat(started).catch(() => undefined))) await new Promise((resolve) => setTimeout(resolve, 20));
-  await new Promise((resolve) => setTimeout(resolve, 500));
+  while (!(await stat(started).catch(() => undefined))) await sleep(20);
+  await sleep(500);
   await rm(lock);
   const result = await running;
   assert.equal(result.code, 0, result.stderr);

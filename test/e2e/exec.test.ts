@@ -3,7 +3,7 @@ import { readdir, readFile, stat, writeFile, mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DEPLOY_ROLE_ARN, startSandbox, type Sandbox } from '../sandbox/index.ts';
-import { storedItem } from './fault-helpers.ts';
+import { sleep, storedItem } from './fault-helpers.ts';
 import { TNG, createWorld, initProfile, login, runProcess, type World } from './harness.ts';
 
 const AWS_CLI = '/usr/bin/aws';
@@ -240,7 +240,7 @@ describe('AWS credential issuance', () => {
   const loggedInASecondAgo = async () => {
     const other = await loggedInWorld(['--aws-role', 'deploy']);
     const loggedInUntil = await vaultExpiry(other);
-    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    await sleep(1_100);
     return { other, loggedInUntil, renewalsBefore: renewals() };
   };
 
