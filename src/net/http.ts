@@ -137,7 +137,7 @@ export async function createFetch(options: HttpOptions = {}): Promise<Fetch> {
   return async (input, init = {}) => {
     const timeout = AbortSignal.timeout(timeoutMs);
     const signal = init.signal ? AbortSignal.any([init.signal, timeout]) : timeout;
-    let url = new URL(String(input));
+    let url = requireSafeTarget(new URL(String(input)));
     let request: RequestInit = init;
     for (let redirects = 0; ; redirects++) {
       const target = url;
@@ -160,6 +160,20 @@ export async function createFetch(options: HttpOptions = {}): Promise<Fetch> {
       url = next;
     }
   };
+}
+
+/**
+ * tng sends nothing over plain http:// off this machine, whatever named the address: the configured issuer
+ * and Vault are checked at start, but a loopback issuer's discovery document names the token, device and
+ * JWKS endpoints itself, and the requests to them carry refresh tokens and codes.
+ */
+export function requireSafeTarget(url: URL): URL {
+  if (url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackHost(url.hostname))) return url;
+  throw usageError(
+    'net.url-insecure',
+    `tng was asked to send a request to ${describeUrl(url)}, which is not https:// and not on this machine; it sent nothing.`,
+    'Make the issuer advertise https:// endpoints (its discovery document), or set vault_addr and issuer to https:// addresses.',
+  );
 }
 
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);

@@ -36,7 +36,7 @@ function withFetch(fetch: Fetch): oidc.CustomFetch {
 /**
  * Turns an openid-client failure into tng's error. `stage` names what was attempted.
  * The issuer refusing a grant, or an ID token that fails validation, is a denial (exit 4);
- * transport failures and 5xx are "unavailable" (exit 6).
+ * transport failures, 412, 429 and 5xx are "unavailable" (exit 6).
  */
 export function oidcError(error: unknown, stage: string, issuer: string): TngError {
   if (error instanceof TngError) return error;
@@ -59,7 +59,7 @@ export function oidcError(error: unknown, stage: string, issuer: string): TngErr
   if (cause !== undefined && isTransport(cause)) return networkError(cause, 'the issuer', issuer);
   if (code === 'OAUTH_RESPONSE_IS_NOT_CONFORM' || code === 'OAUTH_RESPONSE_IS_NOT_JSON') {
     const status = (cause as { status?: number } | undefined)?.status ?? (error as { status?: number }).status;
-    if (status !== undefined && (status >= 500 || status === 429)) {
+    if (status !== undefined && isUnavailableStatus(status)) {
       return new TngError('unavailable', 'oidc.unavailable', `The issuer ${issuer} failed during ${stage} (HTTP ${status}).`, {
         hint: 'The identity provider is having trouble; retry shortly.',
         cause: error,
@@ -82,12 +82,17 @@ export function oidcError(error: unknown, stage: string, issuer: string): TngErr
   });
 }
 
+/** The contract's exit 6: a server that answered 412, 429 or 5xx is unavailable, whatever its body says. */
+function isUnavailableStatus(status: number): boolean {
+  return status === 412 || status === 429 || status >= 500;
+}
+
 /**
  * An OAuth error answer. `invalid_grant` alone says the grant itself (a refresh token, a code) is dead;
  * `invalid_client` says the issuer does not accept the client (its id or secret), whatever the grant.
  */
 function refusal(status: number, code: string, description: string | undefined, stage: string, issuer: string, cause: unknown): TngError {
-  if (status >= 500 || status === 429) {
+  if (isUnavailableStatus(status)) {
     return new TngError('unavailable', 'oidc.unavailable', `The issuer ${issuer} failed during ${stage} (HTTP ${status}).`, {
       hint: 'The identity provider is having trouble; retry shortly.',
       cause,

@@ -8,16 +8,20 @@ export interface Browser {
 }
 
 /**
- * The command that opens a URL: `$BROWSER` split as a shell would, else the platform opener. A glob word is
- * kept as written (tng expands nothing, as a shell with no match would not); undefined when `$BROWSER` needs a
- * shell (`&&`, `|`, `;` …), which tng does not start: the caller then prints the URL instead.
+ * The command that opens a URL: `$BROWSER` split as a shell would, else the platform opener. Variables and a
+ * leading `~/` are expanded and a word that comes out empty is dropped, as a shell drops an empty unquoted
+ * `$VAR` (no browser wants an empty argument). A glob word is kept as written (tng expands nothing, as a
+ * shell with no match would not); undefined when `$BROWSER` needs a shell (`&&`, `|`, `;` …), which tng does
+ * not start: the caller then prints the URL instead.
  */
 export function browserCommand(env: NodeJS.ProcessEnv, platform: NodeJS.Platform = process.platform): string[] | undefined {
   const configured = env.BROWSER?.trim();
   if (configured) {
     const words: string[] = [];
     for (const token of parse(configured, env)) {
-      if (typeof token === 'string') words.push(token);
+      if (typeof token === 'string') {
+        if (token !== '') words.push(expandTilde(token, env.HOME));
+      }
       else if ('comment' in token) break;
       else if (token.op === 'glob') words.push(token.pattern);
       else return undefined;
@@ -27,6 +31,10 @@ export function browserCommand(env: NodeJS.ProcessEnv, platform: NodeJS.Platform
   if (platform === 'darwin') return ['open'];
   if (platform === 'win32') return ['cmd', '/c', 'start', '""'];
   return ['xdg-open'];
+}
+
+function expandTilde(word: string, home: string | undefined): string {
+  return home && (word === '~' || word.startsWith('~/')) ? `${home}${word.slice(1)}` : word;
 }
 
 /** The opener's argv for `url`: in place of each `%s` (the $BROWSER convention), else after the last word. */

@@ -88,6 +88,28 @@ describe('fault matrix: the issuer', () => {
     }
   });
 
+  it('issuer 412 (precondition failed): exit 6 whatever the body, at the token endpoint and at discovery; the session and the refresh token stay', async () => {
+    const { world, accessor } = await loggedIn();
+    try {
+      const refresh = await storedItem(world, 'refresh-token');
+      for (const fault of [
+        { path: '/token', status: 412 },
+        { path: '/token', status: 412, body: 'Precondition Failed' },
+        { path: '/.well-known/openid-configuration', status: 412 },
+      ]) {
+        sandbox.oidc.fault({ ...fault, times: 1 });
+        const stage = fault.path === '/token' ? 'the refresh-token login' : 'discovery';
+        assertFailure(await relogin(world), 6, new RegExp(`^tng: The issuer \\S+ failed during ${stage} \\(HTTP 412\\)\\.$`), /retry shortly/);
+        sandbox.oidc.clearFaults();
+      }
+      await assertSessionKept(world, accessor);
+      assert.equal(await storedItem(world, 'refresh-token'), refresh);
+    } finally {
+      cleanUp();
+      await world.dispose();
+    }
+  });
+
   it('JWKS rotated mid-session: the session keeps working, and the next login validates a token signed with the new key', async () => {
     const { world, accessor } = await loggedIn();
     try {

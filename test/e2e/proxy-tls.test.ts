@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { createOsKeychain } from '../../src/keychain/os.ts';
 import { jwtMount, startSandbox, type Sandbox } from '../sandbox/index.ts';
 import { startProxySandbox } from '../sandbox/proxy.ts';
 import { createTestPki, type TestPki } from '../sandbox/tls.ts';
@@ -68,6 +71,46 @@ describe('proxies', () => {
     } finally {
       await world.dispose();
       await proxy.close();
+    }
+  });
+});
+
+describe('plain http:// off this machine', () => {
+  it('a loopback issuer whose discovery names an off-machine http:// token endpoint: exit 2, the refresh token is never sent', async () => {
+    const proxy = await startProxySandbox({ hosts: { 'idp.sandbox.test': '127.0.0.1' } });
+    let issuer = '';
+    const discovery = createServer((req, res) => {
+      if (req.url !== '/dex/.well-known/openid-configuration') return void res.writeHead(404).end();
+      res.writeHead(200, { 'content-type': 'application/json' }).end(
+        JSON.stringify({
+          issuer,
+          authorization_endpoint: `${issuer}/auth`,
+          token_endpoint: 'http://idp.sandbox.test/dex/token',
+          jwks_uri: `${issuer}/keys`,
+          response_types_supported: ['code'],
+          subject_types_supported: ['public'],
+          id_token_signing_alg_values_supported: ['RS256'],
+        }),
+      );
+    });
+    await new Promise<void>((resolve) => discovery.listen(0, '127.0.0.1', resolve));
+    issuer = `http://127.0.0.1:${(discovery.address() as AddressInfo).port}/dex`;
+    const world = await createWorld();
+    const refreshItem = `profile:${world.profile}:refresh-token`;
+    try {
+      await initProfile(world, { ...sandbox, issuer });
+      await createOsKeychain().set(refreshItem, 'planted-refresh-token');
+      const result = await world.run(['login', '--profile', world.profile], { env: { HTTP_PROXY: proxy.url, HTTPS_PROXY: proxy.url } });
+      assert.equal(result.code, 2, result.stderr);
+      assert.match(result.stderr, /^tng: tng was asked to send a request to http:\/\/idp\.sandbox\.test\/dex\/token, which is not https:\/\/ and not on this machine; it sent nothing\.$/m);
+      assert.match(result.stderr, /^hint: Make the issuer advertise https:\/\/ endpoints/m);
+      assert.deepEqual(proxy.requests(), []);
+      assert.equal(await createOsKeychain().get(refreshItem), 'planted-refresh-token', 'the refresh token was thrown away');
+    } finally {
+      await createOsKeychain().delete(refreshItem);
+      await world.dispose();
+      await proxy.close();
+      discovery.close();
     }
   });
 });

@@ -7,6 +7,9 @@ describe('browserCommand', () => {
     assert.deepEqual(browserCommand({ BROWSER: 'firefox' }), ['firefox']);
     assert.deepEqual(browserCommand({ BROWSER: `"/opt/My Browser/bin" --new-window 'a b'` }), ['/opt/My Browser/bin', '--new-window', 'a b']);
     assert.deepEqual(browserCommand({ BROWSER: '$HOME/bin/open-url', HOME: '/home/u' }), ['/home/u/bin/open-url']);
+    assert.deepEqual(browserCommand({ BROWSER: '~/bin/open-url --new-tab', HOME: '/home/u' }), ['/home/u/bin/open-url', '--new-tab']);
+    assert.deepEqual(browserCommand({ BROWSER: 'open-url ~other/x ~', HOME: '/home/u' }), ['open-url', '~other/x', '/home/u']);
+    assert.deepEqual(browserCommand({ BROWSER: 'node $UNSET_FLAGS /opt/open-url.mjs', HOME: '/home/u' }), ['node', '/opt/open-url.mjs']);
   });
   it('keeps a glob word as written, stops at a comment, and refuses what needs a shell', () => {
     assert.deepEqual(browserCommand({ BROWSER: 'open-url --profile=work* --new-tab' }), ['open-url', '--profile=work*', '--new-tab']);
