@@ -11,3 +11,12 @@ export async function assertWritable(store: SecretStore, profile: string): Promi
   await store.set(key, randomBytes(8).toString('hex'));
   await store.delete(key);
 }
+
+/**
+ * Before a command says "not logged in" because a read found nothing: an OS keyring that is locked reads
+ * as empty, and then the trouble is the lock (exit 7), which a login would only run into next.
+ */
+export async function assertNotLocked(store: SecretStore, profile: string): Promise<void> {
+  const { isFileKeychain } = await import('./file.ts');
+  if (!isFileKeychain(store)) await assertWritable(store, profile);
+}

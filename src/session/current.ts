@@ -38,6 +38,7 @@ export async function currentSession(
     if (elsewhere !== undefined) {
       throw noSessionError(`The session of profile "${profile.name}" is for Vault at ${describeVault(elsewhere.vault)}, but the profile now names ${describeVault({ addr: profile.vaultAddr, namespace: profile.vaultNamespace })}.`);
     }
+    if (stored === undefined) await (await import('../keychain/probe.ts')).assertNotLocked(store, profile.name);
     throw noSessionError(session === undefined ? `Not logged in (profile "${profile.name}").` : `The session of profile "${profile.name}" has ended.`);
   }
   const why = elsewhere !== undefined ? 'The profile now names another Vault: logging in there.' : session === undefined ? 'Not logged in yet: logging in first.' : 'The session has ended: logging in again.';

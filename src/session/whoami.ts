@@ -30,7 +30,10 @@ export interface WhoamiReport {
 export async function whoami(profile: Profile, deps: Pick<Deps, 'clock' | 'keychain' | 'fetch' | 'paths' | 'env'>, verify = true): Promise<WhoamiReport> {
   const store = await deps.keychain();
   const session = await loadSession(store, profile.name);
-  if (session === undefined) throw noSessionError(`Not logged in (profile "${profile.name}").`);
+  if (session === undefined) {
+    await (await import('../keychain/probe.ts')).assertNotLocked(store, profile.name);
+    throw noSessionError(`Not logged in (profile "${profile.name}").`);
+  }
   const fetch = await deps.fetch({ cacertPath: profile.vaultCacert });
   const vault = new VaultClient({ addr: session.vault.addr, namespace: session.vault.namespace ?? undefined, fetch });
   const lookup = await vault.lookupSelf(session.vault.token);

@@ -101,6 +101,27 @@ describe('fault matrix: the keychain', () => {
     }
   });
 
+  it('locked, with nothing of tng\'s in it yet: exec, credential-process and whoami without a terminal exit 7, not 3 (a login would only hit the lock)', async () => {
+    const world = await createWorld();
+    try {
+      await initProfile(world, sandbox, ['--aws-role', 'deploy']);
+      const marker = join(world.home, 'ran');
+      const script = [
+        'for command in "exec -- touch $2" credential-process whoami; do',
+        '  status=0; "$0" $command --profile "$1" 2>&1 || status=$?',
+        '  echo "exit $status"',
+        'done',
+      ].join('\n');
+      const result = await runProcess('bash', [WITH_KEYRING, '--locked', 'bash', '-c', script, TNG, world.profile, marker], world.env, { timeoutMs: 30_000 });
+      const outcomes = result.stdout.trim().split('\n');
+      assert.deepEqual(outcomes.filter((line) => line.startsWith('exit ')), ['exit 7', 'exit 7', 'exit 7'], result.stdout);
+      assert.equal(outcomes.filter((line) => line === 'tng: The OS keychain is locked.').length, 3, result.stdout);
+      assert.equal(await exists(marker), false, 'the command ran without its credentials');
+    } finally {
+      await world.dispose();
+    }
+  });
+
   it('locked after a login (the screen locked it): exec and whoami exit 7 saying so, and the command does not run', async () => {
     const world = await createWorld();
     try {
