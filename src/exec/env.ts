@@ -6,6 +6,9 @@ export const CONFLICTING_AWS_VARIABLES = [
   'AWS_DEFAULT_PROFILE',
   'AWS_ACCESS_KEY_ID',
   'AWS_SECRET_ACCESS_KEY',
+  // The older names some SDKs (Java v1, Ruby) still read before container credentials.
+  'AWS_ACCESS_KEY',
+  'AWS_SECRET_KEY',
   'AWS_SESSION_TOKEN',
   'AWS_SECURITY_TOKEN',
   'AWS_CREDENTIAL_EXPIRATION',
@@ -34,7 +37,9 @@ export function childEnvironment(input: ChildEnvInput): NodeJS.ProcessEnv {
   if (input.vault) {
     env.VAULT_ADDR = input.vault.addr;
     env.VAULT_TOKEN = input.vault.token;
+    // An inherited namespace would be sent with the session's token, which belongs to the profile's own.
     if (input.vault.namespace) env.VAULT_NAMESPACE = input.vault.namespace;
+    else delete env.VAULT_NAMESPACE;
   }
   if (input.aws) {
     for (const name of CONFLICTING_AWS_VARIABLES) delete env[name];

@@ -38,6 +38,20 @@ describe('childEnvironment', () => {
     assert.equal(env.AWS_REGION, 'us-west-2', 'an inherited region stays when the profile sets none');
   });
 
+  it('removes the older key names SDKs still read, and an inherited namespace the profile does not set', () => {
+    const env = childEnvironment({
+      inherited: { ...inherited, AWS_ACCESS_KEY: 'AKIALEGACY', AWS_SECRET_KEY: 'legacy-secret', VAULT_NAMESPACE: 'other-team' },
+      profile: 'p',
+      auditId: 'a',
+      vault: { addr: 'https://vault', token: 'hvs.new' },
+      aws: { mode: 'endpoint', url: 'http://127.0.0.1:1/x', authorization: 'tok' },
+    });
+    assert.equal(env.AWS_ACCESS_KEY, undefined);
+    assert.equal(env.AWS_SECRET_KEY, undefined);
+    assert.equal(env.VAULT_NAMESPACE, undefined);
+    assert.equal(childEnvironment({ inherited: { VAULT_NAMESPACE: 'kept' }, profile: 'p', auditId: 'a' }).VAULT_NAMESPACE, 'kept', 'without Vault from tng, the namespace stays');
+  });
+
   it('without AWS from tng, inherited AWS settings stay; without Vault, the inherited token stays', () => {
     const env = childEnvironment({ inherited, profile: 'p', auditId: 'a' });
     assert.equal(env.AWS_PROFILE, 'prod');
