@@ -67,6 +67,15 @@ export function usageError(code: string, message: string, hint: string, cause?: 
   return new TngError('usage', code, message, { hint, cause });
 }
 
+/** A flag given an empty value (`--role ''`, `--role=`), which would otherwise read as the flag left out (exit 2). */
+export function refuseEmptyFlags(flags: Record<string, string | undefined>): void {
+  for (const [flag, value] of Object.entries(flags)) {
+    if (value !== undefined && value.trim() === '') {
+      throw usageError('flags.empty', `${flag} was given an empty value.`, `Pass ${flag} with a value, or leave ${flag} out to use the profile's setting.`);
+    }
+  }
+}
+
 /** No session, and none can be made without a person (exit 3). */
 export function noSessionError(message: string, cause?: unknown): TngError {
   return new TngError('noSession', 'session.missing', message, {

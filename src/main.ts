@@ -58,10 +58,10 @@ Run \`tng COMMAND --help\` for a command's flags and examples.`,
   return program;
 }
 
+/** Help asked for is success; help shown because a command was missing (`tng`, `tng lambda`) is a usage error. */
 function fromCommander(error: CommanderError): number {
-  if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') {
-    return ExitCode.ok;
-  }
+  if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return ExitCode.ok;
+  if (error.code === 'commander.help') return error.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
   return ExitCode.usage;
 }
 

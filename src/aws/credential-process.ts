@@ -1,6 +1,6 @@
 import { loadProfile } from '../config/file.ts';
 import { prepareKeychain, type Deps } from '../deps.ts';
-import { usageError } from '../errors.ts';
+import { refuseEmptyFlags, usageError } from '../errors.ts';
 import type { Session } from '../session/session.ts';
 
 export interface CredentialProcessOptions {
@@ -10,6 +10,7 @@ export interface CredentialProcessOptions {
 
 /** Prints exactly the process-credentials JSON (Version 1) on stdout; errors go to stderr. */
 export async function runCredentialProcess(options: CredentialProcessOptions, deps: Deps): Promise<number> {
+  refuseEmptyFlags({ '--role': options.role });
   prepareKeychain(deps);
   const profile = await loadProfile(deps.paths.config, options.profile, deps.env);
   const role = options.role ?? profile.awsRole;

@@ -1,6 +1,6 @@
 import { loadProfile } from '../config/file.ts';
 import { prepareKeychain, type Deps } from '../deps.ts';
-import { usageError } from '../errors.ts';
+import { refuseEmptyFlags, usageError } from '../errors.ts';
 import type { ExecPlan } from './run.ts';
 
 export interface ExecOptions extends ExecPlan {
@@ -16,6 +16,7 @@ export async function runExec(options: ExecOptions, deps: Deps): Promise<number>
       'Use the parent\'s credentials, which are already in this environment, instead of nesting tng exec.',
     );
   }
+  refuseEmptyFlags({ '--role': options.role, '--role-arn': options.roleArn });
   prepareKeychain(deps);
   const profile = await loadProfile(deps.paths.config, options.profile, deps.env);
   // Flags that shape the AWS credentials mean nothing when none are handed out: a mistake, not a no-op.

@@ -103,6 +103,30 @@ describe('help, version and usage errors', () => {
     assert.equal(result.stderr, "tng: unknown command 'logni'\nhint: Did you mean login? Run `tng --help` (or `tng COMMAND --help`) for usage.\n");
   });
 
+  it('a missing command is a usage error (exit 2) that shows the commands to choose from; help asked for is exit 0', async () => {
+    for (const args of [[], ['lambda'], ['help', 'frob']]) {
+      const result = await world.run(args);
+      assert.equal(result.code, 2, `tng ${args.join(' ')}`);
+      assert.equal(result.stdout, '');
+      assert.match(result.stderr, /^Usage: tng /, `tng ${args.join(' ')}`);
+    }
+    assert.equal((await world.run(['lambda', '--help'])).code, 0);
+    assert.equal((await world.run(['help', 'exec'])).code, 0);
+  });
+
+  it('an empty --role or --role-arn is refused by name (exit 2), not read as the flag left out', async () => {
+    for (const [args, flag] of [
+      [['exec', '--role', '', '--', 'true'], '--role'],
+      [['exec', '--role=', '--', 'true'], '--role'],
+      [['exec', '--role-arn', ' ', '--', 'true'], '--role-arn'],
+      [['credential-process', '--role', ''], '--role'],
+    ] as const) {
+      const result = await world.run([...args]);
+      assert.equal(result.code, 2, args.join(' '));
+      assert.equal(result.stderr, `tng: ${flag} was given an empty value.\nhint: Pass ${flag} with a value, or leave ${flag} out to use the profile's setting.\n`);
+    }
+  });
+
   it('a reader that stops early (`| true`) ends the output quietly: no EPIPE, no stack trace, the command\'s own status', async () => {
     // doctor takes long enough (it tries the unreachable example servers) that `true` has gone before it writes.
     const script = 'tng doctor --profile work --json | true; echo "status ${PIPESTATUS[0]}" >&2; tng --help 2>&1 | true; echo "status ${PIPESTATUS[0]}" >&2';
