@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { resolve } from 'node:path';
 import { readConfigFile, selectProfileName, writeConfigFile } from '../config/file.ts';
 import { PROFILE_KEYS, REQUIRED_KEYS, checkProfileValue, validateProfile, type ProfileTable } from '../config/profile.ts';
 import type { Deps } from '../deps.ts';
@@ -195,8 +196,10 @@ export async function runInit(options: InitOptions, deps: Pick<Deps, 'env' | 'io
   }
   validateProfile(name, table);
   if (options.values.vault_cacert !== undefined) {
+    // Kept absolute: a path relative to where init ran would name another file, or none, from anywhere else.
+    table.vault_cacert = resolve(table.vault_cacert as string);
     const { readCaFile } = await import('../net/cacert.ts');
-    await readCaFile(table.vault_cacert as string);
+    await readCaFile(table.vault_cacert);
   }
 
   let secret: string | undefined;

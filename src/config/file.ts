@@ -61,7 +61,17 @@ export async function writeConfigFile(path: string, config: ConfigFile): Promise
   const body: Record<string, unknown> = {};
   if (config.default_profile !== undefined) body.default_profile = config.default_profile;
   body.profiles = config.profiles;
-  await writeFileAtomic(path, `# tng configuration: public values only, never a secret.\n${stringify(body)}\n`);
+  try {
+    await writeFileAtomic(path, `# tng configuration: public values only, never a secret.\n${stringify(body)}\n`);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw usageError(
+      'config.unwritable',
+      `Cannot write the config file ${path} (${code ?? describe(error)}).`,
+      'Make its directory writable, or point TNG_CONFIG (or XDG_CONFIG_HOME) at a place you can write.',
+      error,
+    );
+  }
 }
 
 /**

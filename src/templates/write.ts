@@ -18,8 +18,10 @@ async function kindOf(path: string): Promise<'missing' | 'file' | 'other'> {
   try {
     return (await lstat(path)).isFile() ? 'file' : 'other';
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 'missing';
-    throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return 'missing';
+    if (code === undefined) throw error;
+    throw usageError('init.template-target', `Cannot write into ${path} (${code}).`, 'Give a new or existing directory to write the template into.', error);
   }
 }
 
@@ -57,13 +59,17 @@ export async function writeTemplate(template: Template, dir: string, options: { 
 
   for (const file of template.files) {
     const destination = join(target, file);
-    makeDirectory(dirname(destination), 0o777);
     try {
+      makeDirectory(dirname(destination), 0o777);
       // Without --force, COPYFILE_EXCL refuses a file that appeared since the check above.
       await copyFile(join(template.source, file), destination, options.force ? 0 : constants.COPYFILE_EXCL);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      throw usageError('init.template-exists', `${join(dir, file)} appeared while the template was being written.`, 'Check the directory, then run the command again (with --force to overwrite).', error);
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST') {
+        throw usageError('init.template-exists', `${join(dir, file)} appeared while the template was being written.`, 'Check the directory, then run the command again (with --force to overwrite).', error);
+      }
+      if (code === undefined) throw error;
+      throw usageError('init.template-unwritable', `Cannot write ${join(dir, file)} (${code}).`, 'Give a directory you can write to.', error);
     }
   }
   return { dir: target, files: [...template.files], replaced: options.force ? existing : [] };

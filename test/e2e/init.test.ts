@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
-import { readFile, stat, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { copyFile, readFile, stat, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parse } from 'smol-toml';
 import { startSandbox, type Sandbox } from '../sandbox/index.ts';
-import { BROWSER_HELPER, createWorld, initProfile, runProcess } from './harness.ts';
+import { createTestPki } from '../sandbox/tls.ts';
+import { BROWSER_HELPER, TNG, createWorld, initProfile, runProcess } from './harness.ts';
 
 let sandbox: Sandbox;
 before(async () => {
@@ -90,6 +91,35 @@ describe('tng init', () => {
       assert.equal(notPem.code, 2, notPem.stderr);
       assert.match(notPem.stderr, /^tng: vault_cacert \/etc\/hostname holds no PEM certificate\.$/m);
       await assert.rejects(stat(world.config), { code: 'ENOENT' }, 'nothing was written');
+    } finally {
+      await world.dispose();
+    }
+  });
+
+  it('keeps a relative --vault-cacert as an absolute path, so it names the same file from any directory', async () => {
+    const world = await createWorld();
+    const pki = await createTestPki({ names: ['localhost'] });
+    try {
+      await copyFile(pki.caPath, join(world.home, 'ca.pem'));
+      const script = 'cd "$HOME" && exec "$0" init --profile "$1" --issuer "$2" --client-id tng --vault-addr "$3" --vault-role r --vault-cacert ca.pem';
+      const result = await runProcess('bash', ['-c', script, TNG, world.profile, sandbox.issuer, sandbox.vaultAddr], world.env);
+      assert.equal(result.code, 0, result.stderr);
+      const written = parse(await readFile(world.config, 'utf8')) as { profiles: Record<string, { vault_cacert?: string }> };
+      assert.equal(written.profiles[world.profile]?.vault_cacert, join(world.home, 'ca.pem'));
+    } finally {
+      await pki.remove();
+      await world.dispose();
+    }
+  });
+
+  it('a config file that cannot be written is exit 2 naming it, not an internal error', async () => {
+    const world = await createWorld();
+    try {
+      const config = '/proc/tng-config/config.toml';
+      const result = await world.run(['init', '--profile', world.profile, '--issuer', sandbox.issuer, '--client-id', 'tng', '--vault-addr', sandbox.vaultAddr, '--vault-role', 'r'], { env: { TNG_CONFIG: config } });
+      assert.equal(result.code, 2, result.stderr);
+      assert.match(result.stderr, /^tng: Cannot write the config file \/proc\/tng-config\/config\.toml \(\w+\)\.$/m);
+      assert.match(result.stderr, /^hint: Make its directory writable, or point TNG_CONFIG/m);
     } finally {
       await world.dispose();
     }

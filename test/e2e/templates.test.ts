@@ -64,6 +64,17 @@ describe('tng init templates (built binary)', () => {
     assert.match(noDir.stderr, /needs a directory/);
   });
 
+  it('a DIR that cannot be made (below a file, or where nothing may be created) is exit 2 naming it, not an internal error', async () => {
+    const file = join(world.home, 'a-file');
+    await writeFile(file, '');
+    for (const dir of [join(file, 'sub'), '/proc/tng-template']) {
+      const result = await world.run(['init', '--template', 'dex', dir]);
+      assert.equal(result.code, 2, result.stderr);
+      assert.match(result.stderr, new RegExp(`^tng: Cannot write (into )?${dir}\\S* \\((ENOTDIR|ENOENT|EACCES|EROFS)\\)\\.$`, 'm'));
+      assert.match(result.stderr, /^hint: Give a /m);
+    }
+  });
+
   it('writes into an existing directory beside other files', async () => {
     const dir = join(world.home, 'platform');
     await mkdir(dir, { recursive: true });
