@@ -248,15 +248,23 @@ export function parseTrail(data: Buffer | string): Trail {
 
 /** The state dir's trail (an absent file is an empty trail). */
 export async function readTrail(stateDir: string): Promise<Trail> {
-  let data: Buffer;
-  try {
-    data = readFileSync(auditPath(stateDir));
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { entries: [], lines: [], faults: [] };
-    throw auditFileError(error, stateDir);
+  let data: Buffer | undefined;
+  // Readers take no lock, so a read can land in the middle of another process's append and see part of its
+  // line. That write ends within microseconds; a tail still incomplete after a few pauses is really torn.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      data = readFileSync(auditPath(stateDir));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { entries: [], lines: [], faults: [] };
+      throw auditFileError(error, stateDir);
+    }
+    if (data.length === 0 || data[data.length - 1] === 0x0a || attempt === TORN_TAIL_REREADS) break;
+    await new Promise((resolve) => setTimeout(resolve, TORN_TAIL_PAUSE_MS));
   }
   return parseTrail(data);
 }
+const TORN_TAIL_REREADS = 3;
+const TORN_TAIL_PAUSE_MS = 20;
 
 // ---------------------------------------------------------------------------------------------------
 // Verifying

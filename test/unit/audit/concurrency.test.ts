@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { readFile, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -49,6 +50,38 @@ function assertWellChained(trail: Trail, count: number, ids: string[]): void {
   assert.equal(report.ok, true, report.firstBad?.reason);
   assert.equal(report.entries, count);
 }
+
+describe('reading while another process appends', () => {
+  it('a line caught half-written is read again once the write is done: the trail verifies', async () => {
+    const state = await tempStateDir();
+    try {
+      for (let i = 0; i < 2; i++) await appendEntry(state.dir, { event: 'login', profile: `p${i}`, credential_id: null, nonce: newNonce() });
+      const whole = await readFile(state.file);
+      await truncate(state.file, whole.length - 40);
+      const reading = readTrail(state.dir);
+      await writeFile(state.file, whole);
+      const trail = await reading;
+      assert.equal(trail.entries.length, 2);
+      assert.deepEqual(trail.faults, []);
+      assert.equal(verifyTrail(trail).ok, true);
+    } finally {
+      await state.dispose();
+    }
+  });
+
+  it('a tail that stays incomplete is reported as torn', async () => {
+    const state = await tempStateDir();
+    try {
+      for (let i = 0; i < 2; i++) await appendEntry(state.dir, { event: 'login', profile: `p${i}`, credential_id: null, nonce: newNonce() });
+      await truncate(state.file, (await readFile(state.file)).length - 40);
+      const trail = await readTrail(state.dir);
+      assert.equal(trail.entries.length, 1);
+      assert.equal(verifyTrail(trail).ok, false);
+    } finally {
+      await state.dispose();
+    }
+  });
+});
 
 describe('concurrent appends', () => {
   it('50 at once in one process leave 50 well-chained entries', async () => {
