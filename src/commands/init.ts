@@ -204,7 +204,8 @@ export async function runInit(options: InitOptions, deps: Pick<Deps, 'env' | 'io
 
   let secret: string | undefined;
   if (options.clientSecretStdin) {
-    secret = (await deps.io.readStdin()).replace(/\r?\n$/, '');
+    // Typed at a terminal rather than piped in, the secret is asked for without echo, as a password would be.
+    secret = deps.io.canPrompt() ? await deps.io.askSecret('Client secret (not shown): ') : (await deps.io.readStdin()).replace(/\r?\n$/, '');
     if (secret === '') {
       throw usageError('init.secret-empty', 'No client secret arrived on stdin.', "Pipe the secret in, e.g. `printf '%s' \"$SECRET\" | tng init --client-secret-stdin`.");
     }

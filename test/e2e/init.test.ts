@@ -166,6 +166,25 @@ describe('tng init', () => {
     }
   });
 
+  it('--client-secret-stdin at a terminal asks for the secret without echoing it', async () => {
+    const world = await createWorld();
+    try {
+      await initProfile(world, sandbox);
+      const secret = 'typed-client-secret-4711';
+      const running = world.start(['init', '--profile', world.profile, '--client-secret-stdin'], { tty: true });
+      await running.waitFor(/Client secret \(not shown\): /);
+      running.child.stdin.end(`${secret}\r`);
+      const result = await running.exited;
+      assert.equal(result.code, 0, result.stdout);
+      assert.match(result.stdout, /client secret kept in the keychain/);
+      assert.ok(!result.stdout.includes(secret), `the secret was echoed: ${result.stdout}`);
+      const { createOsKeychain } = await import('../../src/keychain/os.ts');
+      assert.equal(JSON.parse((await createOsKeychain().get(`profile:${world.profile}:keys`)) ?? '{}').clientSecret, secret);
+    } finally {
+      await world.dispose();
+    }
+  });
+
   it('login --no-browser prints the URL and opens nothing', async () => {
     const world = await createWorld();
     try {
