@@ -25,6 +25,8 @@ export interface AuditExport {
   since: string | null;
   keys: ExportKey[];
   entries: AuditEntry[];
+  /** How the end record disagrees with the entries, said once the chain itself has been walked (which names the bad entry). */
+  endMismatch?: string;
 }
 
 function keyOf(enroll: AuditEntry): ExportKey {
@@ -121,10 +123,11 @@ export function readExport(text: string): AuditExport {
     return entry as AuditEntry;
   });
   const last = entries.at(-1);
+  const exported: AuditExport = { since: typeof head.since === 'string' ? head.since : null, keys, entries };
   if (end.entries !== entries.length || (end.last_id ?? null) !== (last?.id ?? null) || (end.last_hash ?? null) !== (last?.hash ?? null)) {
-    throw malformed(`the end record says ${String(end.entries)} entries ending at ${String(end.last_id)}, but the export holds ${entries.length}${last ? ` ending at ${last.id}` : ''}`);
+    exported.endMismatch = `the end record says ${String(end.entries)} entries ending at ${String(end.last_id)}, but the export holds ${entries.length}${last ? ` ending at ${last.id}` : ''}`;
   }
-  return { since: typeof head.since === 'string' ? head.since : null, keys, entries };
+  return exported;
 }
 
 /**
@@ -136,6 +139,7 @@ export function verifyExport(exported: AuditExport): VerifyReport {
   const partial = exported.since !== null;
   const report = verifyTrail(exported.entries, { keys: exported.keys, partial });
   if (!report.ok) return report;
+  if (exported.endMismatch !== undefined) throw malformed(exported.endMismatch);
   const byId = new Map(exported.entries.map((e) => [e.id, e]));
   for (const key of exported.keys) {
     const enroll = byId.get(key.enroll_id);

@@ -70,7 +70,13 @@ describe('audit export', () => {
 
       const lines = full.trimEnd().split('\n');
       assert.throws(() => readExport(lines.slice(0, -1).join('\n')), (error) => isTngError(error, 'verification') && /cut short/.test(error.message));
-      assert.throws(() => readExport([...lines.slice(0, -2), lines.at(-1)].join('\n')), (error) => isTngError(error, 'verification') && /end record says/.test(error.message));
+      assert.throws(
+        () => verifyExport(readExport([...lines.slice(0, -2), lines.at(-1)].join('\n'))),
+        (error) => isTngError(error, 'verification') && /end record says/.test(error.message),
+      );
+      // A line taken out of the middle: the chain names the entry after the gap, as for the trail itself.
+      const gap = verifyExport(readExport([...lines.slice(0, 3), ...lines.slice(4)].join('\n')));
+      assert.deepEqual([gap.ok, gap.firstBad?.seq, gap.firstBad?.id], [false, 4, entries[3]?.id]);
       assert.throws(() => readExport(lines.slice(1).join('\n')), (error) => isTngError(error, 'verification'));
 
       const contradicting = buildExport(all);
