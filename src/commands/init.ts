@@ -114,7 +114,7 @@ function templateOptions(template: string | undefined, listing: boolean, dir: st
     if (flags.force) throw usageError('init.template-flag', '--force only applies to --template.', 'Run `tng init --list-templates` without it.');
     return { action: 'list', force: false, json: Boolean(flags.json) };
   }
-  if (dir === undefined) {
+  if (dir === undefined || dir.trim() === '') {
     throw usageError('init.template-dir', `--template ${template} needs a directory to write into.`, `Run \`tng init --template ${template} DIR\` (DIR is created when missing).`);
   }
   return { action: 'write', template, dir, force: Boolean(flags.force), json: Boolean(flags.json) };

@@ -38,7 +38,9 @@ export async function readConfigFile(path: string): Promise<ConfigFile> {
     data = parse(text);
   } catch (error) {
     const firstLine = describe(error).split('\n')[0];
-    throw usageError('config.syntax', `The config file ${path} is not valid TOML: ${firstLine}`, 'Fix the syntax, or move the file away and run `tng init`.', error);
+    const { line, column } = error as { line?: unknown; column?: unknown };
+    const where = typeof line === 'number' && typeof column === 'number' ? ` (line ${line}, column ${column})` : '';
+    throw usageError('config.syntax', `The config file ${path} is not valid TOML${where}: ${firstLine}`, 'Fix the syntax, or move the file away and run `tng init`.', error);
   }
   for (const key of Object.keys(data)) {
     if (key !== 'default_profile' && key !== 'profiles') {

@@ -132,7 +132,7 @@ describe('tng init', () => {
       await writeFile(world.config, 'default_profile = [broken\n');
       const result = await world.run(['whoami']);
       assert.equal(result.code, 2);
-      assert.match(result.stderr, /not valid TOML/);
+      assert.match(result.stderr, /not valid TOML \(line 1, column \d+\): /);
       await writeFile(world.config, `[profiles.${world.profile}]\nissuer = "${sandbox.issuer}"\nbogus_key = 1\n`);
       const unknownKey = await world.run(['whoami']);
       assert.equal(unknownKey.code, 2);

@@ -59,9 +59,11 @@ describe('tng init templates (built binary)', () => {
     assert.equal(unknown.code, 2);
     assert.match(unknown.stderr, /no template "lamda"; the templates are: dex, lambda, vault/);
     assert.match(unknown.stderr, /^hint: /m);
-    const noDir = await world.run(['init', '--template', 'vault']);
-    assert.equal(noDir.code, 2);
-    assert.match(noDir.stderr, /needs a directory/);
+    for (const args of [[], ['']]) {
+      const noDir = await world.run(['init', '--template', 'vault', ...args]);
+      assert.equal(noDir.code, 2);
+      assert.match(noDir.stderr, /needs a directory/);
+    }
   });
 
   it('a DIR that cannot be made (below a file, or where nothing may be created) is exit 2 naming it, not an internal error', async () => {
