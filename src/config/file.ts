@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import { parse, stringify } from 'smol-toml';
 import { describe, usageError, type TngError } from '../errors.ts';
 import { writeFileAtomic } from '../state/atomic.ts';
@@ -64,7 +64,8 @@ export async function writeConfigFile(path: string, config: ConfigFile): Promise
   if (config.default_profile !== undefined) body.default_profile = config.default_profile;
   body.profiles = config.profiles;
   try {
-    await writeFileAtomic(path, `# tng configuration: public values only, never a secret.\n${stringify(body)}\n`);
+    // A config kept as a symlink (a dotfiles repo) is written where it points, not replaced by a plain file.
+    await writeFileAtomic(linkTarget(path), `# tng configuration: public values only, never a secret.\n${stringify(body)}\n`);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     throw usageError(
@@ -73,6 +74,14 @@ export async function writeConfigFile(path: string, config: ConfigFile): Promise
       'Make its directory writable, or point TNG_CONFIG (or XDG_CONFIG_HOME) at a place you can write.',
       error,
     );
+  }
+}
+
+function linkTarget(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path; // not there yet (or a dangling link): written as named
   }
 }
 

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { copyFile, readFile, stat, writeFile } from 'node:fs/promises';
+import { copyFile, lstat, mkdir, readFile, rename, stat, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parse } from 'smol-toml';
@@ -91,6 +91,23 @@ describe('tng init', () => {
       assert.equal(notPem.code, 2, notPem.stderr);
       assert.match(notPem.stderr, /^tng: vault_cacert \/etc\/hostname holds no PEM certificate\.$/m);
       await assert.rejects(stat(world.config), { code: 'ENOENT' }, 'nothing was written');
+    } finally {
+      await world.dispose();
+    }
+  });
+
+  it('updates a config kept as a symlink where it points, leaving the link in place', async () => {
+    const world = await createWorld();
+    try {
+      await initProfile(world, sandbox);
+      const kept = join(world.home, 'dotfiles', 'tng.toml');
+      await mkdir(dirname(kept), { recursive: true });
+      await rename(world.config, kept);
+      await symlink(kept, world.config);
+      const update = await world.run(['init', '--profile', world.profile, '--aws-region', 'eu-west-1']);
+      assert.equal(update.code, 0, update.stderr);
+      assert.ok((await lstat(world.config)).isSymbolicLink(), 'the link was replaced by a plain file');
+      assert.equal((parse(await readFile(kept, 'utf8')) as { profiles: Record<string, { aws_region?: string }> }).profiles[world.profile]?.aws_region, 'eu-west-1');
     } finally {
       await world.dispose();
     }
