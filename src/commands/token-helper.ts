@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { readConfigFile } from '../config/file.ts';
+import { checkProfileName, readConfigFile, unknownProfile, type ConfigFile } from '../config/file.ts';
 import type { Deps } from '../deps.ts';
 import { usageError } from '../errors.ts';
 import { bareNamespace, bareVaultAddr, tokenHelperKey } from '../keychain/store.ts';
@@ -17,7 +17,7 @@ export function tokenHelperCommand(deps: Deps, done: Done, run = runTokenHelper)
   return new Command('token-helper')
     .description('a Vault CLI token helper backed by the keychain (token_helper in ~/.vault)')
     .argument('<operation>', 'get, store or erase')
-    .option('--profile <name>', 'accepted for symmetry; the Vault CLI selects by VAULT_ADDR')
+    .option('--profile <name>', "get prefers this profile's session (it must exist); the Vault CLI selects by VAULT_ADDR")
     .addHelpText(
       'after',
       `
@@ -41,6 +41,10 @@ Examples:
 export async function runTokenHelper(options: TokenHelperOptions, deps: Deps): Promise<number> {
   const addr = deps.env.VAULT_ADDR ? bareVaultAddr(deps.env.VAULT_ADDR) : undefined;
   const namespace = bareNamespace(deps.env.VAULT_NAMESPACE);
+  // A profile named with --profile or TNG_PROFILE must exist, as for every command: a typo would otherwise
+  // hand the Vault CLI no token and leave it to fail with "permission denied".
+  const named = options.profile ?? (deps.env.TNG_PROFILE || undefined);
+  const config = named === undefined ? undefined : await configHolding(deps.paths.config, named);
   if (addr === undefined) {
     if (options.operation === 'get') return 0;
     throw usageError('token-helper.no-addr', 'VAULT_ADDR is not set.', 'Export VAULT_ADDR: tng keeps tokens per Vault address, and the Vault CLI passes its token helper the environment, not its -address flag.');
@@ -63,12 +67,12 @@ export async function runTokenHelper(options: TokenHelperOptions, deps: Deps): P
         deps.io.out(stored);
         return 0;
       }
-      const config = await readConfigFile(deps.paths.config);
-      const names = Object.keys(config.profiles).filter((name) => {
-        const profile = config.profiles[name];
+      const { profiles, default_profile } = config ?? (await readConfigFile(deps.paths.config));
+      const names = Object.keys(profiles).filter((name) => {
+        const profile = profiles[name];
         return profile?.vault_addr !== undefined && bareVaultAddr(profile.vault_addr) === addr && bareNamespace(profile.vault_namespace) === namespace;
       });
-      const preferred = options.profile ?? deps.env.TNG_PROFILE ?? config.default_profile;
+      const preferred = named ?? default_profile;
       const ordered = preferred && names.includes(preferred) ? [preferred, ...names.filter((n) => n !== preferred)] : names;
       for (const name of ordered) {
         const session = await loadSession(store, name);
@@ -80,4 +84,10 @@ export async function runTokenHelper(options: TokenHelperOptions, deps: Deps): P
       return 0;
     }
   }
+}
+
+async function configHolding(path: string, name: string): Promise<ConfigFile> {
+  const config = await readConfigFile(path);
+  if (config.profiles[checkProfileName(name)] === undefined) throw unknownProfile(config, name);
+  return config;
 }

@@ -429,6 +429,14 @@ describe('tng token-helper for the Vault CLI', () => {
     assert.equal((await world.run(['token-helper', 'erase'], { env })).code, 0);
     assert.equal((await world.run(['token-helper', 'get'], { env })).stdout, sessionToken);
     assert.equal((await world.run(['token-helper', 'bogus'])).code, 2);
+    // A named profile must exist, as for every command; the stored token is not handed out past the typo.
+    for (const named of [{ args: ['--profile', 'no-such-profile'], env }, { args: [], env: { ...env, TNG_PROFILE: 'no-such-profile' } }]) {
+      const typo = await world.run(['token-helper', 'get', ...named.args], { env: named.env });
+      assert.equal(typo.code, 2, typo.stderr);
+      assert.equal(typo.stdout, '');
+      assert.match(typo.stderr, /Unknown profile "no-such-profile"/);
+    }
+    assert.equal((await world.run(['token-helper', 'get', '--profile', world.profile], { env })).stdout, sessionToken);
     // The executable the Vault CLI runs as `<path> get`.
     const viaWrapper = await runProcess(join(dirname(TNG), 'tng-token-helper'), ['get'], { ...world.env, ...env });
     assert.equal(viaWrapper.code, 0, viaWrapper.stderr);
