@@ -226,5 +226,9 @@ export async function runInit(options: InitOptions, deps: Pick<Deps, 'env' | 'io
   await writeConfigFile(deps.paths.config, config);
   const secretNote = secret !== undefined ? ' (client secret kept in the keychain)' : options.forgetClientSecret ? ' (no client secret kept)' : '';
   deps.io.info(`Profile "${name}" written to ${deps.paths.config}${secretNote}.`);
+  if (table.touch !== undefined && table.touch !== 'never' && (table.fido2 ?? []).length === 0) {
+    // Valid now, as enrolling needs the profile first; said here so that the next login's refusal is no surprise.
+    deps.io.info(`touch = "${table.touch}" needs an enrolled security key: run \`tng enroll --profile ${name}\` before \`tng login\`.`);
+  }
   return 0;
 }

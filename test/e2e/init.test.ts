@@ -96,6 +96,23 @@ describe('tng init', () => {
     }
   });
 
+  it('touch = "login" before enrolling is written, with the enrol step named; login then refuses it (exit 2)', async () => {
+    const world = await createWorld();
+    try {
+      const init = await world.run(['init', '--profile', world.profile, '--issuer', sandbox.issuer, '--client-id', 'tng', '--vault-addr', sandbox.vaultAddr, '--vault-role', 'r', '--touch', 'login']);
+      assert.equal(init.code, 0, init.stderr);
+      assert.match(init.stderr, new RegExp(`touch = "login" needs an enrolled security key: run \`tng enroll --profile ${world.profile}\``));
+      const login = await world.run(['login', '--profile', world.profile]);
+      assert.equal(login.code, 2, login.stderr);
+      assert.match(login.stderr, /has no enrolled security key/);
+      const plain = await world.run(['init', '--profile', world.profile, '--touch', 'never']);
+      assert.equal(plain.code, 0, plain.stderr);
+      assert.doesNotMatch(plain.stderr, /enroll/);
+    } finally {
+      await world.dispose();
+    }
+  });
+
   it('updates a config kept as a symlink where it points, leaving the link in place', async () => {
     const world = await createWorld();
     try {
