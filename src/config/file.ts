@@ -1,6 +1,7 @@
 import { readFileSync, realpathSync } from 'node:fs';
 import { parse, stringify } from 'smol-toml';
 import { describe, usageError, type TngError } from '../errors.ts';
+import { editConfigText } from './edit.ts';
 import { writeFileAtomic } from '../state/atomic.ts';
 import { checkProfileValue, validateProfile, type Fido2Entry, type Profile, type ProfileTable } from './profile.ts';
 
@@ -63,9 +64,12 @@ export async function writeConfigFile(path: string, config: ConfigFile): Promise
   const body: Record<string, unknown> = {};
   if (config.default_profile !== undefined) body.default_profile = config.default_profile;
   body.profiles = config.profiles;
+  // A config kept as a symlink (a dotfiles repo) is written where it points, not replaced by a plain file.
+  const target = linkTarget(path);
   try {
-    // A config kept as a symlink (a dotfiles repo) is written where it points, not replaced by a plain file.
-    await writeFileAtomic(linkTarget(path), `# tng configuration: public values only, never a secret.\n${stringify(body)}\n`);
+    const kept = currentText(target);
+    const text = (kept ? editConfigText(kept, body) : undefined) ?? `# tng configuration: public values only, never a secret.\n${stringify(body)}\n`;
+    await writeFileAtomic(target, text);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     throw usageError(
@@ -74,6 +78,16 @@ export async function writeConfigFile(path: string, config: ConfigFile): Promise
       'Make its directory writable, or point TNG_CONFIG (or XDG_CONFIG_HOME) at a place you can write.',
       error,
     );
+  }
+}
+
+/** The file as it is now, to be edited in place (its comments kept); undefined when there is none yet. */
+function currentText(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
   }
 }
 

@@ -113,6 +113,23 @@ describe('tng init', () => {
     }
   });
 
+  it('an update keeps the comments and layout of a hand-edited config', async () => {
+    const world = await createWorld();
+    try {
+      await initProfile(world, sandbox);
+      const written = await readFile(world.config, 'utf8');
+      const annotated = `# my profiles, kept in dotfiles\n${written.replace(`[profiles.${world.profile}]`, `# the sandbox\n[profiles.${world.profile}]`).replace(/^(vault_role = .*)$/m, '$1 # ask the platform team')}`;
+      await writeFile(world.config, annotated);
+      const update = await world.run(['init', '--profile', world.profile, '--aws-region', 'eu-west-1', '--vault-role', 'admin']);
+      assert.equal(update.code, 0, update.stderr);
+      const after = await readFile(world.config, 'utf8');
+      assert.equal(after, annotated.replace(/^vault_role = .*$/m, 'vault_role = "admin" # ask the platform team\naws_region = "eu-west-1"'));
+      assert.equal((await stat(world.config)).mode & 0o777, 0o600);
+    } finally {
+      await world.dispose();
+    }
+  });
+
   it('updates a config kept as a symlink where it points, leaving the link in place', async () => {
     const world = await createWorld();
     try {
