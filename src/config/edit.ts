@@ -109,7 +109,8 @@ const isTableValued = (value: unknown) =>
   (typeof value === 'object' && value !== null && !Array.isArray(value)) ||
   (Array.isArray(value) && value.length > 0 && value.every((v) => typeof v === 'object' && v !== null && !Array.isArray(v)));
 
-const pairLines = (key: string, value: unknown) => stringify({ [key]: value }).trimEnd().split('\n');
+const blockLines = (value: Table) => stringify(value).trimEnd().split('\n');
+const pairLines = (key: string, value: unknown) => blockLines({ [key]: value });
 
 function editDocument(lines: string[], old: Table, wanted: Table): boolean {
   const preamble = sectionsOf(lines)[0] as Section;
@@ -123,7 +124,7 @@ function editDocument(lines: string[], old: Table, wanted: Table): boolean {
   }
   for (const [name, table] of Object.entries(wantedProfiles)) {
     const before = oldProfiles[name];
-    if (before === undefined) appendBlock(lines, stringify({ profiles: { [name]: table } }));
+    if (before === undefined) appendBlock(lines, blockLines({ profiles: { [name]: table } }));
     else if (!isDeepStrictEqual(before, table) && !editProfile(lines, name, before, table)) return false;
   }
   return true;
@@ -156,7 +157,7 @@ function removeSections(lines: string[], prefix: string[]): number | undefined {
   for (const section of sectionsOf(lines).reverse()) {
     if (!section.header || !startsWith(section.header.path, prefix)) continue;
     const start = section.header.line;
-    let end = section.pairs.length > 0 ? (section.pairs[section.pairs.length - 1] as Pair).end : start + 1;
+    let end = bodyEnd(section);
     while (end < section.end && (lines[end] as string).trim() === '') end++;
     lines.splice(start, end - start);
     first = start;
@@ -164,63 +165,62 @@ function removeSections(lines: string[], prefix: string[]): number | undefined {
   return first;
 }
 
-function appendBlock(lines: string[], block: string): void {
+function appendBlock(lines: string[], block: string[]): void {
   while (lines.length > 0 && (lines[lines.length - 1] as string).trim() === '') lines.pop();
-  lines.push('', ...block.trimEnd().split('\n'), '');
+  lines.push('', ...block, '');
 }
 
 function editProfile(lines: string[], name: string, before: Table, after: Table): boolean {
+  const own = ['profiles', name];
   for (const key of new Set([...Object.keys(before), ...Object.keys(after)])) {
-    if (isDeepStrictEqual(before[key], after[key])) continue;
-    const sections = sectionsOf(lines);
-    const main = sections.find((s) => s.header && isDeepStrictEqual(s.header.path, ['profiles', name]));
+    const value = after[key];
+    if (isDeepStrictEqual(before[key], value)) continue;
+    const main = sectionsOf(lines).find((s) => s.header && isDeepStrictEqual(s.header.path, own));
     const pair = main?.pairs.find((p) => p.key === key);
-    if (isTableValued(after[key]) || (after[key] === undefined && isTableValued(before[key]))) {
+    // Written as tables of their own before: those go, and what replaces them stands where they stood.
+    const at = pair === undefined && isTableValued(before[key]) ? removeSections(lines, [...own, key]) : undefined;
+    if (isTableValued(value)) {
       if (pair !== undefined) return false; // written inline: left to the whole-file rewrite
-      const at = removeSections(lines, ['profiles', name, key]);
-      if (after[key] === undefined) continue;
-      const block = stringify({ profiles: { [name]: { [key]: after[key] } } }).trimEnd().split('\n');
+      const block = blockLines({ profiles: { [name]: { [key]: value } } });
       if (at === undefined) insertAfterProfile(lines, name, block);
       else lines.splice(at, 0, ...block, '');
-    } else if (isTableValued(before[key]) && pair === undefined) {
-      const at = removeSections(lines, ['profiles', name, key]);
-      if (after[key] === undefined) continue;
-      if (main === undefined || at === undefined) return false;
-      lines.splice(lastPairEnd(sectionsOf(lines), name), 0, ...pairLines(key, after[key]));
     } else if (pair !== undefined) {
-      const replacement = after[key] === undefined ? [] : pairLines(key, after[key]);
+      const replacement = value === undefined ? [] : pairLines(key, value);
       const comment = trailingComment(lines, pair);
       if (comment !== undefined && replacement.length === 1) replacement[0] = `${replacement[0]} ${comment}`;
       lines.splice(pair.start, pair.end - pair.start, ...replacement);
-    } else {
-      if (main === undefined) {
-        // Only its arrays of tables so far: the profile's own table goes above them.
-        const first = sections.find((s) => s.header && startsWith(s.header.path, ['profiles', name]));
-        if (first === undefined) return false;
-        lines.splice((first.header as Header).line, 0, ...stringify({ profiles: { [name]: { [key]: after[key] } } }).trimEnd().split('\n'), '');
-      } else {
-        lines.splice(lastPairEnd(sections, name), 0, ...pairLines(key, after[key]));
-      }
+    } else if (value !== undefined && !insertPair(lines, name, key, value)) {
+      return false;
     }
   }
+  return true;
+}
+
+/** A new key of the profile's own table: after its last pair, or, with no such table yet, one above its arrays of tables. */
+function insertPair(lines: string[], name: string, key: string, value: unknown): boolean {
+  const sections = sectionsOf(lines);
+  const main = sections.find((s) => s.header && isDeepStrictEqual(s.header.path, ['profiles', name]));
+  if (main !== undefined) {
+    lines.splice(bodyEnd(main), 0, ...pairLines(key, value));
+    return true;
+  }
+  const first = sections.find((s) => s.header && startsWith(s.header.path, ['profiles', name]));
+  if (first === undefined) return false;
+  lines.splice((first.header as Header).line, 0, ...blockLines({ profiles: { [name]: { [key]: value } } }), '');
   return true;
 }
 
 function insertAfterProfile(lines: string[], name: string, block: string[]): void {
   const own = sectionsOf(lines).filter((s) => s.header && startsWith(s.header.path, ['profiles', name]));
   const last = own[own.length - 1];
-  if (last === undefined) {
-    appendBlock(lines, block.join('\n'));
-    return;
-  }
-  const at = last.pairs.length > 0 ? (last.pairs[last.pairs.length - 1] as Pair).end : (last.header as Header).line + 1;
-  lines.splice(at, 0, '', ...block);
+  if (last === undefined) appendBlock(lines, block);
+  else lines.splice(bodyEnd(last), 0, '', ...block);
 }
 
-/** Where a new key of the profile's own table goes: after its last pair, or right under its header. */
-function lastPairEnd(sections: Section[], name: string): number {
-  const main = sections.find((s) => s.header && isDeepStrictEqual(s.header.path, ['profiles', name])) as Section;
-  return main.pairs.length > 0 ? (main.pairs[main.pairs.length - 1] as Pair).end : (main.header as Header).line + 1;
+/** The line after a section's last pair, or after its header when it has none. */
+function bodyEnd(section: Section): number {
+  const last = section.pairs[section.pairs.length - 1];
+  return last !== undefined ? last.end : (section.header as Header).line + 1;
 }
 
 /** The comment after a one-line pair's value (`key = "v" # why`): the first `#` the value does not hold. */
