@@ -26,14 +26,13 @@ export function checkProfileName(name: string): string {
 
 /** Reads config.toml; a missing file is an empty config. */
 export async function readConfigFile(path: string): Promise<ConfigFile> {
-  let text: string;
+  let text: string | undefined;
   try {
-    // Synchronous: one small file, read before anything else can run (and a thread-pool round trip less).
-    text = readFileSync(path, 'utf8');
+    text = currentText(path);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { profiles: {} };
     throw usageError('config.unreadable', `Cannot read the config file ${path}: ${describe(error)}.`, 'Check the file and its permissions.', error);
   }
+  if (text === undefined) return { profiles: {} };
   let data: Record<string, unknown>;
   try {
     data = parse(text);
@@ -67,7 +66,7 @@ export async function writeConfigFile(path: string, config: ConfigFile): Promise
   // A config kept as a symlink (a dotfiles repo) is written where it points, not replaced by a plain file.
   const target = linkTarget(path);
   try {
-    const kept = currentText(target);
+    const kept = currentText(target); // edited in place, so that its comments stay
     const text = (kept ? editConfigText(kept, body) : undefined) ?? `# tng configuration: public values only, never a secret.\n${stringify(body)}\n`;
     await writeFileAtomic(target, text);
   } catch (error) {
@@ -81,9 +80,10 @@ export async function writeConfigFile(path: string, config: ConfigFile): Promise
   }
 }
 
-/** The file as it is now, to be edited in place (its comments kept); undefined when there is none yet. */
+/** The file's text; undefined when there is none yet. */
 function currentText(path: string): string | undefined {
   try {
+    // Synchronous: one small file, read before anything else can run (and a thread-pool round trip less).
     return readFileSync(path, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
