@@ -59,12 +59,7 @@ export function oidcError(error: unknown, stage: string, issuer: string): TngErr
   if (cause !== undefined && isTransport(cause)) return networkError(cause, 'the issuer', issuer);
   if (code === 'OAUTH_RESPONSE_IS_NOT_CONFORM' || code === 'OAUTH_RESPONSE_IS_NOT_JSON') {
     const status = (cause as { status?: number } | undefined)?.status ?? (error as { status?: number }).status;
-    if (status !== undefined && isUnavailableStatus(status)) {
-      return new TngError('unavailable', 'oidc.unavailable', `The issuer ${issuer} failed during ${stage} (HTTP ${status}).`, {
-        hint: 'The identity provider is having trouble; retry shortly.',
-        cause: error,
-      });
-    }
+    if (status !== undefined && isUnavailableStatus(status)) return issuerUnavailable(issuer, stage, status, error);
     if (stage !== 'discovery' && (status === 400 || status === 401 || status === 403)) {
       return new TngError('denied', 'oidc.denied', `The issuer ${issuer} refused ${stage} (HTTP ${status}, with an answer that is not OAuth's).`, {
         hint: 'Something in front of the issuer (a proxy or web firewall) may have answered: check the network and HTTPS_PROXY, then run `tng login` again.',
@@ -87,17 +82,19 @@ function isUnavailableStatus(status: number): boolean {
   return status === 412 || status === 429 || status >= 500;
 }
 
+function issuerUnavailable(issuer: string, stage: string, status: number, cause: unknown): TngError {
+  return new TngError('unavailable', 'oidc.unavailable', `The issuer ${issuer} failed during ${stage} (HTTP ${status}).`, {
+    hint: 'The identity provider is having trouble; retry shortly.',
+    cause,
+  });
+}
+
 /**
  * An OAuth error answer. `invalid_grant` alone says the grant itself (a refresh token, a code) is dead;
  * `invalid_client` says the issuer does not accept the client (its id or secret), whatever the grant.
  */
 function refusal(status: number, code: string, description: string | undefined, stage: string, issuer: string, cause: unknown): TngError {
-  if (isUnavailableStatus(status)) {
-    return new TngError('unavailable', 'oidc.unavailable', `The issuer ${issuer} failed during ${stage} (HTTP ${status}).`, {
-      hint: 'The identity provider is having trouble; retry shortly.',
-      cause,
-    });
-  }
+  if (isUnavailableStatus(status)) return issuerUnavailable(issuer, stage, status, cause);
   const reason = description ? `${code}: ${description}` : code;
   if (code === 'invalid_client' || code === 'unauthorized_client') {
     return new TngError('denied', 'oidc.client-refused', `The issuer refused tng's client during ${stage} (${reason}).`, {
