@@ -21,8 +21,7 @@ export function browserCommand(env: NodeJS.ProcessEnv, platform: NodeJS.Platform
     for (const token of parse(configured, env)) {
       if (typeof token === 'string') {
         if (token !== '') words.push(expandTilde(token, env.HOME));
-      }
-      else if ('comment' in token) break;
+      } else if ('comment' in token) break;
       else if (token.op === 'glob') words.push(token.pattern);
       else return undefined;
     }

@@ -170,7 +170,7 @@ export async function createWorld(): Promise<World> {
 }
 
 /** `tng init` for the world's profile against the sandbox. */
-export async function initProfile(world: World, sandbox: Sandbox, extra: string[] = []): Promise<void> {
+export async function initProfile(world: World, sandbox: Sandbox, extra: string[] = []): Promise<RunResult> {
   const result = await world.run([
     'init',
     '--profile', world.profile,
@@ -181,6 +181,7 @@ export async function initProfile(world: World, sandbox: Sandbox, extra: string[
     ...extra,
   ]);
   if (result.code !== 0) throw new Error(`tng init failed (${result.code}): ${result.stderr}`);
+  return result;
 }
 
 /** `tng login` on a pseudo-terminal, the browser helper completing the login. */

@@ -99,8 +99,7 @@ describe('tng init', () => {
   it('touch = "login" before enrolling is written, with the enrol step named; login then refuses it (exit 2)', async () => {
     const world = await createWorld();
     try {
-      const init = await world.run(['init', '--profile', world.profile, '--issuer', sandbox.issuer, '--client-id', 'tng', '--vault-addr', sandbox.vaultAddr, '--vault-role', 'r', '--touch', 'login']);
-      assert.equal(init.code, 0, init.stderr);
+      const init = await initProfile(world, sandbox, ['--touch', 'login']);
       assert.match(init.stderr, new RegExp(`touch = "login" needs an enrolled security key: run \`tng enroll --profile ${world.profile}\``));
       const login = await world.run(['login', '--profile', world.profile]);
       assert.equal(login.code, 2, login.stderr);
